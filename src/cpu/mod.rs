@@ -1,0 +1,154 @@
+//! The CPU reference engine: f32, step for step the semantics of SEMANTICS.md. Each kernel lives
+//! in its own file with the same stem as its WGSL twin in `shaders/`.
+
+pub mod csr_gather;
+pub mod gating;
+pub mod lif_update;
+pub mod record;
+pub mod spike_input;
+
+use crate::error::Result;
+use crate::model::plan::{Plan, PopSlot};
+use crate::model::{Network, Target};
+use crate::sim::{Backend, BackendInfo, Chunk, MonitorData, RunStats};
+use lif_update::LifState;
+
+/// Simulation state of every population and gating group.
+pub struct CpuEngine {
+    net: Network,
+    plan: Plan,
+    /// Per source: the last step each neuron spiked at (`u32::MAX`: never).
+    stamps: Vec<Vec<u32>>,
+    lifs: Vec<LifState>,
+    /// Per group: last spike arrival time, `batch * n`.
+    sat: Vec<Vec<f32>>,
+    /// Per group: the history ring, `history * batch * n`.
+    hist: Vec<Vec<f32>>,
+    /// Reversal potential of each input slot, per LIF population.
+    e: Vec<Vec<f32>>,
+    spike_counts: Vec<u64>,
+    step: usize,
+}
+
+/// BrainPy's initial `spike_arrival_time`.
+pub const SAT_INIT: f32 = -1e7;
+
+impl CpuEngine {
+    /// Builds the engine for a validated network.
+    pub fn new(net: &Network) -> Result<Self> {
+        let plan = Plan::new(net)?;
+        let b = net.batch;
+        Ok(CpuEngine {
+            stamps: plan.sources.iter().map(|s| vec![u32::MAX; s.n]).collect(),
+            lifs: plan.lifs.iter().map(|l| LifState::new(&l.v_init, l.inputs.len())).collect(),
+            sat: plan.groups.iter().map(|g| vec![SAT_INIT; b * g.n]).collect(),
+            hist: plan.groups.iter().map(|g| vec![0.0; g.history * b * g.n]).collect(),
+            e: plan.lifs.iter().map(|l| l.inputs.iter().map(|&p| plan.projections[p].e).collect()).collect(),
+            spike_counts: vec![0; net.populations.len()],
+            step: 0,
+            net: net.clone(),
+            plan,
+        })
+    }
+
+    /// The plan this engine executes.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// Runs one step in the schedule's order (see [`crate::model::plan`]).
+    pub fn step(&mut self) {
+        let i = self.step;
+        let (step, t) = (i as u32, self.plan.time(i));
+        let plan = &self.plan;
+        for (s, src) in plan.sources.iter().enumerate() {
+            spike_input::spike_input(step, &src.step_offsets, &src.event_neurons, &mut self.stamps[s]);
+            let n = (src.step_offsets[i + 1] - src.step_offsets[i]) as u64;
+            self.spike_counts[src.pop] += n * plan.batch as u64;
+        }
+        for (g, group) in plan.groups.iter().enumerate().filter(|(_, g)| g.pre_is_source) {
+            let stamp = &self.stamps[group.pre_slot];
+            let n = group.n;
+            gating::gating(&group.params, step, t, plan.batch * n, group.history as u32, |idx| stamp[idx % n] == step, &mut self.sat[g], &mut self.hist[g]);
+        }
+        for proj in &plan.projections {
+            let group = &plan.groups[proj.group];
+            let width = plan.batch * group.n;
+            let x = plan.read_slot(proj, i).map(|slot| &self.hist[proj.group][slot * width..(slot + 1) * width]);
+            let lif = &mut self.lifs[proj.post_lif];
+            let pw = plan.batch * plan.lifs[proj.post_lif].n;
+            let y = &mut lif.gsyn[proj.input_slot * pw..(proj.input_slot + 1) * pw];
+            csr_gather::csr_gather(&proj.post_major.indptr, &proj.post_major.indices, &proj.weights, x, group.n, y);
+        }
+        for (l, lp) in plan.lifs.iter().enumerate() {
+            lif_update::lif_update(&lp.params, t, &self.e[l], &mut self.lifs[l]);
+            self.spike_counts[lp.pop] += self.lifs[l].spike.iter().map(|&s| s as u64).sum::<u64>();
+        }
+        for (g, group) in plan.groups.iter().enumerate().filter(|(_, g)| !g.pre_is_source) {
+            let spike = &self.lifs[group.pre_slot].spike;
+            gating::gating(&group.params, step, t, plan.batch * group.n, group.history as u32, |idx| spike[idx] != 0, &mut self.sat[g], &mut self.hist[g]);
+        }
+        self.step += 1;
+    }
+
+    /// Writes the monitored values of the step just run into row `row` of `chunk`.
+    fn record(&self, row: usize, chunk: &mut Chunk) {
+        let i = self.step - 1;
+        let plan = &self.plan;
+        for (m, data) in self.net.monitors.iter().zip(chunk.data.iter_mut()) {
+            match (m.target, data) {
+                (Target::ProjG(p), MonitorData::F32(out)) => {
+                    let g = plan.projections[p].group;
+                    let w = plan.batch * plan.groups[g].n;
+                    let slot = i % plan.groups[g].history;
+                    record::record_f32(&self.hist[g][slot * w..(slot + 1) * w], row, out);
+                }
+                (Target::ProjCurrent(p), MonitorData::F32(out)) => {
+                    let pp = &plan.projections[p];
+                    let lif = &self.lifs[pp.post_lif];
+                    record::record_current(&lif.gsyn, &lif.v, &self.e[pp.post_lif], pp.input_slot..pp.input_slot + 1, row, out);
+                }
+                (Target::PopV(pop), MonitorData::F32(out)) => record::record_f32(&self.lifs[self.lif_of(pop)].v, row, out),
+                (Target::PopInput(pop), MonitorData::F32(out)) => record::record_f32(&self.lifs[self.lif_of(pop)].input, row, out),
+                (Target::PopCurrent(pop), MonitorData::F32(out)) => {
+                    let l = self.lif_of(pop);
+                    let lif = &self.lifs[l];
+                    record::record_current(&lif.gsyn, &lif.v, &self.e[l], 0..self.e[l].len(), row, out);
+                }
+                (Target::PopSpike(pop), MonitorData::Spike(out)) => match plan.pops[pop] {
+                    PopSlot::Lif(l) => record::record_spike(&self.lifs[l].spike, row, out),
+                    PopSlot::Source(s) => record::record_stamp(&self.stamps[s], i as u32, plan.batch, row, out),
+                },
+                _ => unreachable!("monitor buffers are made by MonitorData::for_target"),
+            }
+        }
+    }
+
+    fn lif_of(&self, pop: usize) -> usize {
+        match self.plan.pops[pop] {
+            PopSlot::Lif(l) => l,
+            PopSlot::Source(_) => unreachable!("validated: only LIF populations have V, current, input"),
+        }
+    }
+}
+
+impl Backend for CpuEngine {
+    fn describe(&self) -> BackendInfo {
+        BackendInfo { backend: "cpu".into(), device: "cpu (reference engine, 1 thread)".into(), api: None }
+    }
+
+    fn run(&mut self, chunk_steps: usize, sink: &mut dyn FnMut(&Chunk) -> Result<()>) -> Result<RunStats> {
+        let chunk_steps = chunk_steps.max(1);
+        while self.step < self.net.steps {
+            let start = self.step;
+            let n = chunk_steps.min(self.net.steps - start);
+            let mut chunk = Chunk::new(&self.net, start, n);
+            for row in 0..n {
+                self.step();
+                self.record(row, &mut chunk);
+            }
+            sink(&chunk)?;
+        }
+        Ok(RunStats { spike_counts: self.spike_counts.clone() })
+    }
+}

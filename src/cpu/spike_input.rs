@@ -1,0 +1,12 @@
+//! CPU twin of `shaders/spike_input.wgsl`: stamp the neurons whose events fall on this step.
+//!
+//! A spike of a source is recorded as "stamp == this step", so no pass is needed to clear last
+//! step's flags. Sources are shared by all batch rows (BrainPy's pointer is shared too).
+
+/// Marks the events of `step`: `stamp[neuron] = step`.
+pub fn spike_input(step: u32, step_offsets: &[u32], event_neurons: &[u32], stamp: &mut [u32]) {
+    let (start, end) = (step_offsets[step as usize], step_offsets[step as usize + 1]);
+    for e in start..end {
+        stamp[event_neurons[e as usize] as usize] = step;
+    }
+}

@@ -1,0 +1,56 @@
+//! One error type for the whole crate. Each variant says where the problem is and what it is,
+//! so a user can fix a network file or a setup without reading the source.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong when loading, validating or running a network.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The network description is malformed or inconsistent. `path` is the JSON path of the
+    /// offending field (e.g. `projections[0].connectivity.indices[5]`).
+    #[error("{path}: {msg}")]
+    Invalid { path: String, msg: String },
+
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// No GPU adapter could be found or opened.
+    #[error("no GPU adapter: {0}")]
+    NoAdapter(String),
+
+    /// The network needs more of a resource than the adapter (or the machine) offers.
+    #[error("{what}: needs {requested} bytes, but the limit is {available} bytes")]
+    ResourceLimit {
+        what: String,
+        requested: u64,
+        available: u64,
+    },
+
+    /// The GPU reported an error (validation, out of memory, lost device).
+    #[error("GPU error: {0}")]
+    Gpu(String),
+
+    /// Writing outputs (npy, json, png) failed.
+    #[error("output: {0}")]
+    Output(String),
+}
+
+impl Error {
+    /// Shorthand for [`Error::Invalid`].
+    pub fn invalid(path: impl Into<String>, msg: impl Into<String>) -> Self {
+        Error::Invalid { path: path.into(), msg: msg.into() }
+    }
+
+    /// Shorthand for [`Error::Io`].
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io { path: path.into(), source }
+    }
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,5 @@
+//! The `spikegpu` command.
+
+fn main() {
+    std::process::exit(spikegpu::cli::main());
+}

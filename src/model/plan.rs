@@ -1,0 +1,317 @@
+//! The compiled form of a [`Network`] that both engines execute: shared gating states, delay
+//! lags, post-major connectivity, sorted spike events and derived parameters (computed once per
+//! `dt`, so no kernel does transcendental work that does not depend on state).
+//!
+//! Per step, every engine runs the same schedule (SEMANTICS.md):
+//! 1. `spike_input`: each spike source stamps the neurons whose events fall on this step;
+//! 2. `gating` of every group whose pre population is a spike source (writes its history ring);
+//! 3. `csr_gather` of every projection, from its group's history at its lag, into the post
+//!    population's conductance slot;
+//! 4. `lif_update` of every LIF population (current from the old V);
+//! 5. `gating` of every group whose pre population is a LIF population, from the spikes of 4;
+//! 6. `record` of every monitor.
+
+use super::{Network, NeuronModel, Synapse, Weights};
+use crate::error::Result;
+
+/// f32 `exp`, correctly rounded (XLA:CPU's `exp` is; f64 `exp` rounded once to f32 matches it).
+fn exp_f32(z: f32) -> f32 {
+    (z as f64).exp() as f32
+}
+
+/// `dt * exprel(dt * lin)` in f32, exactly as BrainPy's `exp_auto` forms it: with it,
+/// `x_new = x + dt_phi * f(x)` is the exact solution over one step of `dx/dt = f(x)` when `f` is
+/// linear in `x` with slope `lin`.
+pub fn dt_phi(dt: f32, lin: f32) -> f32 {
+    let z = dt * lin;
+    let phi = if z.abs() <= 1e-5 { 1.0 + z / 2.0 + z * z / 6.0 } else { (exp_f32(z) - 1.0) / z };
+    dt * phi
+}
+
+/// Derived gating parameters of one synapse description.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GatingParams {
+    pub beta: f32,
+    /// `alpha * T`, the rate while transmitter is present.
+    pub alpha_t: f32,
+    pub t_dur: f32,
+    /// `dt_phi` while transmitter is present (`lin = -(alpha*T + beta)`).
+    pub dt_phi_on: f32,
+    /// `dt_phi` outside the window (`lin = -beta`).
+    pub dt_phi_off: f32,
+    /// `exp(-beta * dt)`: the exact one-step decay outside the window.
+    pub decay: f32,
+}
+
+impl GatingParams {
+    pub fn new(s: &Synapse, dt: f32) -> Self {
+        let alpha_t = s.alpha * s.t_conc;
+        GatingParams {
+            beta: s.beta,
+            alpha_t,
+            t_dur: s.t_dur,
+            dt_phi_on: dt_phi(dt, -(alpha_t + s.beta)),
+            dt_phi_off: dt_phi(dt, -s.beta),
+            decay: exp_f32(-s.beta * dt),
+        }
+    }
+}
+
+/// Derived LifRef parameters.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LifParams {
+    pub v_rest: f32,
+    pub v_th: f32,
+    pub v_reset: f32,
+    pub r: f32,
+    /// `1/tau` (XLA turns the division by tau into this multiplication).
+    pub inv_tau: f32,
+    /// `dt_phi` of the membrane equation (`lin = -1/tau`).
+    pub dt_phi: f32,
+    pub tau_ref: f32,
+}
+
+/// One spike-time population, its events sorted by firing step.
+#[derive(Clone, Debug)]
+pub struct SourcePlan {
+    pub pop: usize,
+    pub n: usize,
+    /// Neuron of each event, ordered by the step it fires at.
+    pub event_neurons: Vec<u32>,
+    /// `steps + 1` offsets: the events of step `i` are `event_neurons[offsets[i]..offsets[i+1]]`.
+    pub step_offsets: Vec<u32>,
+}
+
+/// One LIF population and the projections that drive it, in registration order (BrainPy sums
+/// the currents in that order).
+#[derive(Clone, Debug)]
+pub struct LifPlan {
+    pub pop: usize,
+    pub n: usize,
+    pub params: LifParams,
+    /// Batch-major initial V.
+    pub v_init: Vec<f32>,
+    /// Indices into [`Plan::projections`] of the projections onto this population.
+    pub inputs: Vec<usize>,
+}
+
+/// A gating state shared by every projection from one pre population with an identical synapse
+/// description (BrainPy's `ProjAlignPreMg2` merging), with the history ring that implements
+/// every delay of those projections. The ring slot of step `s` is `s % history`; the newest slot
+/// *is* the gating state, so no separate copy exists.
+#[derive(Clone, Debug)]
+pub struct GatingGroup {
+    pub pre: usize,
+    /// Whether the pre population is a spike source (its group updates before the projections),
+    /// or a LIF population (its group updates at the end of the step).
+    pub pre_is_source: bool,
+    /// Index into [`Plan::sources`] or [`Plan::lifs`].
+    pub pre_slot: usize,
+    pub n: usize,
+    pub synapse: Synapse,
+    pub params: GatingParams,
+    /// Ring length: the largest lag of its projections, plus one.
+    pub history: usize,
+}
+
+/// Post-major synaptic weights.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PlanWeights {
+    Shared(f32),
+    /// One per entry of [`ProjPlan::post_major`].
+    PerSynapse(Vec<f32>),
+}
+
+/// One projection, ready to run as a post-major gather.
+#[derive(Clone, Debug)]
+pub struct ProjPlan {
+    pub group: usize,
+    /// Steps between the newest gating value and the one this projection reads.
+    pub lag: usize,
+    /// Index into [`Plan::lifs`] of the post population.
+    pub post_lif: usize,
+    /// Position among the post population's inputs.
+    pub input_slot: usize,
+    /// Rows = post neurons, columns = pre neurons.
+    pub post_major: super::Csr,
+    pub weights: PlanWeights,
+    /// COBA reversal potential.
+    pub e: f32,
+}
+
+/// What each population is in the plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PopSlot {
+    Source(usize),
+    Lif(usize),
+}
+
+/// The executable schedule of a network, shared by both engines.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub dt: f32,
+    pub steps: usize,
+    pub batch: usize,
+    pub pops: Vec<PopSlot>,
+    pub sources: Vec<SourcePlan>,
+    pub lifs: Vec<LifPlan>,
+    pub groups: Vec<GatingGroup>,
+    pub projections: Vec<ProjPlan>,
+}
+
+/// `ceil(delay / dt)` in f64, BrainPy's delay length in steps (0 for no delay).
+pub fn delay_steps(delay_ms: Option<f64>, dt: f64) -> usize {
+    delay_ms.map_or(0, |d| (d / dt).ceil() as usize)
+}
+
+/// The first step whose time `f32(i) * dt` reaches `time` (BrainPy: `t >= times[ptr]`).
+pub fn firing_step(time: f32, dt: f32) -> usize {
+    if time <= 0.0 {
+        return 0;
+    }
+    // Start from the f64 estimate and settle on the exact f32 rule.
+    let mut i = ((time as f64) / (dt as f64)).ceil().max(0.0) as usize;
+    while i > 0 && super::step_time(i - 1, dt) >= time {
+        i -= 1;
+    }
+    while super::step_time(i, dt) < time {
+        i += 1;
+    }
+    i
+}
+
+impl Plan {
+    /// Compiles a validated network.
+    pub fn new(net: &Network) -> Result<Plan> {
+        let dt = net.dt_f32();
+        let mut pops = Vec::new();
+        let mut sources = Vec::new();
+        let mut lifs = Vec::new();
+        for (pi, p) in net.populations.iter().enumerate() {
+            match &p.model {
+                NeuronModel::SpikeTimes(s) => {
+                    let mut ev: Vec<(usize, u32)> = s
+                        .times
+                        .iter()
+                        .zip(&s.indices)
+                        .map(|(&t, &ix)| (firing_step(t, dt), ix))
+                        .filter(|&(step, _)| step < net.steps)
+                        .collect();
+                    ev.sort_by_key(|&(step, _)| step);
+                    let mut step_offsets = vec![0u32; net.steps + 1];
+                    for &(step, _) in &ev {
+                        step_offsets[step + 1] += 1;
+                    }
+                    for i in 0..net.steps {
+                        step_offsets[i + 1] += step_offsets[i];
+                    }
+                    pops.push(PopSlot::Source(sources.len()));
+                    sources.push(SourcePlan {
+                        pop: pi,
+                        n: p.size,
+                        event_neurons: ev.into_iter().map(|(_, ix)| ix).collect(),
+                        step_offsets,
+                    });
+                }
+                NeuronModel::LifRef(l) => {
+                    pops.push(PopSlot::Lif(lifs.len()));
+                    lifs.push(LifPlan {
+                        pop: pi,
+                        n: p.size,
+                        params: LifParams {
+                            v_rest: l.v_rest,
+                            v_th: l.v_th,
+                            v_reset: l.v_reset,
+                            r: l.r,
+                            inv_tau: 1.0 / l.tau,
+                            dt_phi: dt_phi(dt, -1.0 / l.tau),
+                            tau_ref: l.tau_ref,
+                        },
+                        v_init: l.v_init.expand(net.batch, p.size),
+                        inputs: Vec::new(),
+                    });
+                }
+            }
+        }
+
+        let mut groups: Vec<GatingGroup> = Vec::new();
+        let mut projections = Vec::new();
+        for (k, p) in net.projections.iter().enumerate() {
+            let g = match groups.iter().position(|g| g.pre == p.pre && g.synapse.same_state_as(&p.synapse)) {
+                Some(g) => g,
+                None => {
+                    let (pre_is_source, pre_slot) = match pops[p.pre] {
+                        PopSlot::Source(s) => (true, s),
+                        PopSlot::Lif(l) => (false, l),
+                    };
+                    groups.push(GatingGroup {
+                        pre: p.pre,
+                        pre_is_source,
+                        pre_slot,
+                        n: net.populations[p.pre].size,
+                        synapse: p.synapse,
+                        params: GatingParams::new(&p.synapse, dt),
+                        history: 1,
+                    });
+                    groups.len() - 1
+                }
+            };
+            let l = delay_steps(p.delay_ms, net.dt);
+            // A source writes its gating state before the projections read it (lag L-1 from this
+            // step's value); a LIF population writes at the end of its step, so the newest value
+            // at read time is last step's, and the lag from it is L-2 (SEMANTICS: "delay rule").
+            let lag = if groups[g].pre_is_source { l.saturating_sub(1) } else { l.saturating_sub(2) };
+            groups[g].history = groups[g].history.max(lag + 1);
+            let PopSlot::Lif(post_lif) = pops[p.post] else { unreachable!("validated: post is a LIF population") };
+            let (post_major, perm) = p.conn.transpose();
+            let weights = match &p.weights {
+                Weights::Shared(w) => PlanWeights::Shared(*w),
+                Weights::PerSynapse(w) => PlanWeights::PerSynapse(perm.iter().map(|&e| w[e as usize]).collect()),
+            };
+            let input_slot = lifs[post_lif].inputs.len();
+            lifs[post_lif].inputs.push(k);
+            projections.push(ProjPlan { group: g, lag, post_lif, input_slot, post_major, weights, e: p.output.e });
+        }
+        Ok(Plan { dt, steps: net.steps, batch: net.batch, pops, sources, lifs, groups, projections })
+    }
+
+    /// The time of step `i` (rounded f32, see [`super::step_time`]).
+    pub fn time(&self, i: usize) -> f32 {
+        super::step_time(i, self.dt)
+    }
+
+    /// The ring slot a projection reads at step `i`, or `None` while that step precedes the
+    /// run (the value then is the initial gating state, 0).
+    pub fn read_slot(&self, proj: &ProjPlan, i: usize) -> Option<usize> {
+        let group = &self.groups[proj.group];
+        let newest = if group.pre_is_source { i as i64 } else { i as i64 - 1 };
+        let s = newest - proj.lag as i64;
+        (s >= 0).then(|| s as usize % group.history)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn firing_step_follows_f32_rule() {
+        let dt = 0.1f32;
+        for k in 0..20000usize {
+            let t = (k as f64 * 0.1) as f32;
+            let i = firing_step(t, dt);
+            assert!(crate::model::step_time(i, dt) >= t);
+            assert!(i == 0 || crate::model::step_time(i - 1, dt) < t);
+        }
+        // SEMANTICS: a grid time k*0.1 fires at exactly step k
+        assert_eq!(firing_step(10.0, dt), 100);
+    }
+
+    #[test]
+    fn delay_steps_uses_f64_ceil() {
+        assert_eq!(delay_steps(Some(2.0), 0.1), 20);
+        assert_eq!(delay_steps(Some(0.3), 0.1), 3);
+        assert_eq!(delay_steps(Some(1.1), 0.1), 11);
+        assert_eq!(delay_steps(None, 0.1), 0);
+    }
+}
