@@ -74,7 +74,15 @@ pub fn main() -> i32 {
 pub fn open_backend(choice: BackendChoice, net: &Network) -> Result<Box<dyn Backend>> {
     match choice {
         BackendChoice::Cpu => Ok(Box::new(crate::cpu::CpuEngine::new(net)?)),
-        BackendChoice::Gpu | BackendChoice::Auto => Ok(Box::new(crate::cpu::CpuEngine::new(net)?)),
+        BackendChoice::Gpu => Ok(Box::new(crate::gpu::GpuEngine::new(net)?)),
+        BackendChoice::Auto => match crate::gpu::GpuContext::new() {
+            Ok(ctx) => Ok(Box::new(crate::gpu::GpuEngine::with_context(ctx, net, Default::default())?)),
+            Err(Error::NoAdapter(why)) => {
+                eprintln!("notice: no GPU adapter ({why}); running on the CPU engine");
+                Ok(Box::new(crate::cpu::CpuEngine::new(net)?))
+            }
+            Err(e) => Err(e),
+        },
     }
 }
 

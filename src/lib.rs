@@ -4,8 +4,11 @@
 pub mod cli;
 pub mod cpu;
 pub mod error;
+pub mod gpu;
 pub mod model;
 pub mod output;
+pub mod plot;
+pub mod progress;
 pub mod sim;
 
 pub use error::{Error, Result};

@@ -1,0 +1,55 @@
+// Post conductance of one projection (or one slice of its post rows) as a post-major gather of
+// the delayed gating state (twin: src/cpu/csr_gather.rs). One thread per (batch row, post
+// neuron); terms are added in pre order, as BrainPy's scatter adds them, with no atomics, so
+// the result is deterministic.
+
+struct GatherParams {
+    rows: u32,        // post rows in this slice
+    row_start: u32,   // first post row of this slice
+    n_pre: u32,
+    n_post: u32,
+    batch: u32,
+    lag: u32,         // steps between the newest gating value and the one read
+    history: u32,     // ring slots of the pre group
+    newest_back: u32, // 0: the newest value is this step's (source pre), 1: last step's (LIF pre)
+    out_base: u32,    // this projection's slot in the post gsyn buffer
+    per_synapse: u32, // 1: weights[] per synapse, 0: shared_w
+    shared_w: f32,
+    _pad0: u32,
+}
+
+@group(1) @binding(0) var<uniform> p: GatherParams;
+@group(1) @binding(1) var<storage, read> indptr: array<u32>;  // rows + 1, relative to this slice
+@group(1) @binding(2) var<storage, read> indices: array<u32>; // pre neuron per synapse
+@group(1) @binding(3) var<storage, read> weights: array<f32>;
+@group(1) @binding(4) var<storage, read> hist: array<f32>;    // the pre group's ring
+@group(1) @binding(5) var<storage, read_write> gsyn: array<f32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+    let id = linear_id(wid, lid, nwg);
+    if (id >= p.rows * p.batch) {
+        return;
+    }
+    let b = id / p.rows;
+    let r = id % p.rows;
+    let read_step = i32(now.step) - i32(p.newest_back) - i32(p.lag);
+    var acc = 0.0;
+    // before the delay has filled, the state read is the initial one, 0
+    if (read_step >= 0) {
+        let base = (u32(read_step) % p.history) * (p.batch * p.n_pre) + b * p.n_pre;
+        let start = indptr[r];
+        let end = indptr[r + 1u];
+        if (p.per_synapse != 0u) {
+            for (var e = start; e < end; e++) {
+                acc += weights[e] * hist[base + indices[e]];
+            }
+        } else {
+            for (var e = start; e < end; e++) {
+                acc += p.shared_w * hist[base + indices[e]];
+            }
+        }
+    }
+    gsyn[p.out_base + b * p.n_post + p.row_start + r] = acc;
+}

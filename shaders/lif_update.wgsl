@@ -1,0 +1,53 @@
+// COBA currents and one LifRef step of one population (twin: src/cpu/lif_update.rs).
+
+struct LifParams {
+    width: u32,    // batch * n
+    n_inputs: u32, // projections onto this population
+    count_slot: u32,
+    _pad0: u32,
+    v_rest: f32,
+    v_th: f32,
+    v_reset: f32,
+    r: f32,
+    inv_tau: f32,
+    dt_phi: f32,   // dt * exprel(-dt / tau)
+    tau_ref: f32,
+    _pad1: f32,
+}
+
+@group(1) @binding(0) var<uniform> p: LifParams;
+@group(1) @binding(1) var<storage, read> e_rev: array<f32>; // reversal potential per input
+@group(1) @binding(2) var<storage, read> gsyn: array<f32>;  // n_inputs slots of width
+@group(1) @binding(3) var<storage, read_write> v: array<f32>;
+@group(1) @binding(4) var<storage, read_write> t_last: array<f32>;
+@group(1) @binding(5) var<storage, read_write> spike: array<u32>;
+@group(1) @binding(6) var<storage, read_write> input: array<f32>;
+@group(1) @binding(7) var<storage, read_write> counts: array<atomic<u32>>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+    let idx = linear_id(wid, lid, nwg);
+    if (idx >= p.width) {
+        return;
+    }
+    let v_old = v[idx];
+    // summed in registration order from 0, as BrainPy's sum_current_inputs
+    var i = 0.0;
+    for (var k = 0u; k < p.n_inputs; k++) {
+        i += gsyn[k * p.width + idx] * (e_rev[k] - v_old);
+    }
+    let v_new = v_old + p.dt_phi * (((p.v_rest - v_old) + p.r * i) * p.inv_tau);
+    // <= on the rounded f32 difference (SEMANTICS section 7)
+    let refractory = (now.t - t_last[idx]) <= p.tau_ref;
+    var vv = select(v_new, v_old, refractory);
+    let fired = vv >= p.v_th;
+    if (fired) {
+        vv = p.v_reset;
+        t_last[idx] = now.t;
+        atomicAdd(&counts[p.count_slot], 1u);
+    }
+    v[idx] = vv;
+    spike[idx] = select(0u, 1u, fired);
+    input[idx] = i;
+}
