@@ -1,9 +1,12 @@
 //! The `spikegpu` command line: `run`, `validate`, `devices`, `bench`.
 
 use crate::error::{Error, Result};
+use crate::model::plan::UpdateMode;
 use crate::model::{file, Network};
 use crate::output::{OutputDir, Summary};
-use crate::sim::Backend;
+use crate::plot::{Trace, TraceData};
+use crate::progress::Progress;
+use crate::sim::{Backend, Chunk, MonitorData};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -46,17 +49,43 @@ enum Command {
         /// No progress output.
         #[arg(long, short)]
         quiet: bool,
+        /// Projection update: `dense` (every synapse every step, the reference) or `event`
+        /// (exact event-driven, CPU engine only).
+        #[arg(long, default_value = "dense")]
+        mode: UpdateMode,
     },
-    /// Check a network file and print what it holds.
+    /// Check a network file and print what it holds and the memory a run needs.
     Validate { network: PathBuf },
+    /// List the GPU adapters wgpu finds and the limits that matter for spikegpu.
+    Devices,
+    /// Run the benchmark networks on each available backend and print a table plus one JSON
+    /// line per run.
+    Bench {
+        /// Network names (files `<dir>/<name>.json`), comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "B1,B2,B3")]
+        nets: Vec<String>,
+        /// Backends, comma-separated (default: cpu, plus gpu when an adapter exists).
+        #[arg(long, value_delimiter = ',')]
+        backends: Vec<String>,
+        #[arg(long, default_value = "benches/networks")]
+        dir: PathBuf,
+        /// Runs of each pair; the fastest is reported.
+        #[arg(long, default_value_t = 1)]
+        repeats: usize,
+        /// Where the runs' outputs go.
+        #[arg(long, default_value = "out/bench")]
+        out: PathBuf,
+    },
 }
 
 /// Runs the command line; returns the process exit status (2 for invalid input).
 pub fn main() -> i32 {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run { network, out, backend, chunk, plot, quiet } => run(&network, &out, backend, chunk, plot, quiet),
+        Command::Run { network, out, backend, chunk, plot, quiet, mode } => run(&network, &out, backend, mode, chunk, plot, quiet),
         Command::Validate { network } => validate(&network),
+        Command::Devices => devices(),
+        Command::Bench { nets, backends, dir, repeats, out } => bench(&nets, backends, &dir, repeats, &out),
     };
     match result {
         Ok(()) => 0,
@@ -70,8 +99,20 @@ pub fn main() -> i32 {
     }
 }
 
-/// Opens the engine the user asked for.
+/// Opens the engine the user asked for, with the dense (reference) update.
 pub fn open_backend(choice: BackendChoice, net: &Network) -> Result<Box<dyn Backend>> {
+    open_backend_with(choice, UpdateMode::Dense, net)
+}
+
+/// Opens the engine the user asked for. The event-driven update exists on the CPU engine only:
+/// asking for it runs there (with a notice when the GPU was asked for).
+pub fn open_backend_with(choice: BackendChoice, mode: UpdateMode, net: &Network) -> Result<Box<dyn Backend>> {
+    if mode == UpdateMode::Event {
+        if choice == BackendChoice::Gpu {
+            return Err(Error::invalid("--mode", "the event-driven update runs on the CPU engine only (use --backend cpu or auto)"));
+        }
+        return Ok(Box::new(crate::cpu::CpuEngine::with_mode(net, mode)?));
+    }
     match choice {
         BackendChoice::Cpu => Ok(Box::new(crate::cpu::CpuEngine::new(net)?)),
         BackendChoice::Gpu => Ok(Box::new(crate::gpu::GpuEngine::new(net)?)),
@@ -86,26 +127,74 @@ pub fn open_backend(choice: BackendChoice, net: &Network) -> Result<Box<dyn Back
     }
 }
 
-fn run(path: &PathBuf, out: &PathBuf, backend: BackendChoice, chunk: usize, plot: bool, quiet: bool) -> Result<()> {
+/// Monitors larger than this (all together) are not kept in memory for `--plot`.
+const PLOT_MEMORY_CAP: u64 = 512 << 20;
+
+fn run(path: &PathBuf, out: &PathBuf, backend: BackendChoice, mode: UpdateMode, chunk: usize, plot: bool, quiet: bool) -> Result<()> {
     let net = file::load(path)?;
     if chunk == 0 {
         return Err(Error::invalid("--chunk", "must be at least 1"));
     }
-    let mut engine = open_backend(backend, &net)?;
+    let mut engine = open_backend_with(backend, mode, &net)?;
+    // The engine holds its own (post-major) connectivity; drop the file's copy for the run.
+    let synapses = net.synapse_count();
+    let net = net.without_connectivity();
     let mut dir = OutputDir::create(out, &net)?;
-    let _ = (plot, quiet);
+    let monitor_bytes: u64 = net.monitors.iter().map(|m| 4 * (net.monitor_width(m.target) * net.steps) as u64).sum();
+    let keep_for_plot = plot && monitor_bytes <= PLOT_MEMORY_CAP;
+    if plot && !keep_for_plot {
+        eprintln!("notice: monitors hold {monitor_bytes} bytes, more than the {PLOT_MEMORY_CAP} a figure may keep in memory; no figure");
+    }
+    let mut kept = Chunk::new(&net, 0, 0).data;
+    let mut progress = Progress::new(net.steps as u64, quiet);
     let start = Instant::now();
-    let stats = engine.run(chunk, &mut |c| dir.write_chunk(c))?;
+    let stats = engine.run(chunk, &mut |c| {
+        dir.write_chunk(c)?;
+        if keep_for_plot {
+            for (a, b) in kept.iter_mut().zip(&c.data) {
+                a.extend(b);
+            }
+        }
+        progress.set((c.start + c.steps) as u64);
+        Ok(())
+    })?;
     let wall = start.elapsed().as_secs_f64();
-    let summary = Summary::new(&net, engine.describe(), &stats, wall);
+    progress.finish();
+    if keep_for_plot {
+        let shapes: Vec<Vec<usize>> = net.monitors.iter().map(|m| net.monitor_shape(m.target)).collect();
+        let targets: Vec<String> = net.monitors.iter().map(|m| net.target_name(m.target)).collect();
+        let traces: Vec<Trace> = net
+            .monitors
+            .iter()
+            .zip(&kept)
+            .enumerate()
+            .map(|(k, (m, d))| Trace {
+                name: &m.name,
+                target: &targets[k],
+                shape: &shapes[k],
+                data: match d {
+                    MonitorData::F32(v) => TraceData::F32(v),
+                    MonitorData::Spike(v) => TraceData::Spike(v),
+                },
+            })
+            .collect();
+        if traces.is_empty() {
+            eprintln!("notice: the network has no monitors; no figure");
+        } else {
+            let title = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            crate::plot::write_figure(&dir.tmp_path().join("figure.png"), &title, net.dt_f32(), &traces)?;
+        }
+    }
+    let summary = Summary::new(&net, synapses, engine.describe(), &stats, wall);
     dir.finish(&summary)?;
     if !quiet {
         eprintln!(
-            "{} steps in {:.3} s ({:.0} steps/s) on {}; outputs in {}",
+            "{} steps in {:.3} s ({:.0} steps/s) on {} ({}); outputs in {}",
             net.steps,
             wall,
             summary.steps_per_second,
             summary.backend.device,
+            summary.backend.backend,
             out.display()
         );
     }
@@ -131,8 +220,55 @@ fn validate(path: &PathBuf) -> Result<()> {
             p.delay_ms
         );
     }
+    let mut monitor_row = 0u64;
     for m in &net.monitors {
         println!("monitor {:<12} {} {:?}", m.name, net.target_name(m.target), net.monitor_shape(m.target));
+        monitor_row += 4 * net.monitor_width(m.target) as u64;
+    }
+    let plan = crate::model::Plan::new(&net)?;
+    let state = plan.state_bytes();
+    let mib = |b: u64| b as f64 / (1 << 20) as f64;
+    println!("synapses: {}", net.synapse_count());
+    println!(
+        "memory: CPU engine about {:.1} MiB (state and connectivity, plus the parsed description); \
+         GPU engine about {:.1} MiB of GPU memory plus {:.1} MiB of monitor buffers per 1000-step chunk (x3: device and two staging buffers)",
+        mib(state + net.synapse_count() * 4),
+        mib(state),
+        mib(monitor_row * 1000)
+    );
+    println!("outputs: {:.1} MiB of .npy files", mib(monitor_row * net.steps as u64));
+    Ok(())
+}
+
+fn bench(nets: &[String], mut backends: Vec<String>, dir: &std::path::Path, repeats: usize, out: &std::path::Path) -> Result<()> {
+    if backends.is_empty() {
+        backends.push("cpu".into());
+        if !crate::gpu::context::adapters().is_empty() {
+            backends.push("gpu".into());
+        }
+    }
+    let results = crate::bench::run(dir, nets, &backends, repeats, out)?;
+    println!();
+    print!("{}", crate::bench::table(&results));
+    Ok(())
+}
+
+fn devices() -> Result<()> {
+    let list = crate::gpu::context::adapters();
+    if list.is_empty() {
+        println!("no GPU adapter found: install a GPU driver, or Mesa's software Vulkan driver (apt-get install mesa-vulkan-drivers libvulkan1)");
+        println!("spikegpu run --backend auto falls back to the CPU engine");
+        return Ok(());
+    }
+    for (info, limits) in list {
+        println!("{} ({:?}, {:?}, driver {} {})", info.name, info.backend, info.device_type, info.driver, info.driver_info);
+        println!(
+            "  max buffer {} MiB, max storage binding {} MiB, storage buffers per stage {}, workgroups per dimension {}",
+            limits.max_buffer_size >> 20,
+            limits.max_storage_buffer_binding_size >> 20,
+            limits.max_storage_buffers_per_shader_stage,
+            limits.max_compute_workgroups_per_dimension
+        );
     }
     Ok(())
 }

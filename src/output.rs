@@ -5,21 +5,43 @@
 use crate::error::{Error, Result};
 use crate::model::Network;
 use crate::sim::{BackendInfo, Chunk, MonitorData, RunStats};
-use npyz::WriterBuilder;
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-enum Writer {
-    F32(npyz::NpyWriter<f32, BufWriter<File>>),
-    U8(npyz::NpyWriter<u8, BufWriter<File>>),
+#[cfg(target_endian = "big")]
+compile_error!("the .npy writer stores native bytes and declares them little-endian");
+
+/// One monitor's `.npy` file, written as chunks arrive. The header (shape known up front) is
+/// written first and the data appended as raw little-endian bytes: npyz's element-by-element
+/// writer cost about as much as the whole event-driven simulation of B2.
+struct NpyFile {
+    path: PathBuf,
+    file: BufWriter<File>,
+}
+
+/// The `.npy` v1.0 header for a C-order array.
+fn npy_header(descr: &str, shape: &[usize]) -> Vec<u8> {
+    let dims = match shape {
+        [n] => format!("({n},)"),
+        _ => format!("({})", shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
+    };
+    let mut dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {dims}, }}");
+    // magic (6) + version (2) + length (2) + dict + '\n' is padded to a multiple of 64
+    let total = (10 + dict.len() + 1).div_ceil(64) * 64;
+    dict.push_str(&" ".repeat(total - 10 - dict.len() - 1));
+    dict.push('\n');
+    let mut h = b"\x93NUMPY\x01\x00".to_vec();
+    h.extend_from_slice(&(dict.len() as u16).to_le_bytes());
+    h.extend_from_slice(dict.as_bytes());
+    h
 }
 
 /// An output folder being written.
 pub struct OutputDir {
     dir: PathBuf,
     tmp: PathBuf,
-    writers: Vec<(PathBuf, Writer)>,
+    writers: Vec<NpyFile>,
     done: bool,
 }
 
@@ -42,30 +64,25 @@ impl OutputDir {
         let mut out = OutputDir { dir: dir.to_path_buf(), tmp, writers: Vec::new(), done: false };
         for m in &net.monitors {
             let path = out.tmp.join(format!("{}.npy", m.name));
-            let shape: Vec<u64> = net.monitor_shape(m.target).iter().map(|&s| s as u64).collect();
-            let file = BufWriter::with_capacity(1 << 20, File::create(&path).map_err(|e| Error::io(&path, e))?);
-            let w = match MonitorData::for_target(m.target, 0) {
-                MonitorData::F32(_) => Writer::F32(
-                    npyz::WriteOptions::new().default_dtype().shape(&shape).writer(file).begin_nd().map_err(|e| out_err(&path, e))?,
-                ),
-                MonitorData::Spike(_) => Writer::U8(
-                    npyz::WriteOptions::new().default_dtype().shape(&shape).writer(file).begin_nd().map_err(|e| out_err(&path, e))?,
-                ),
+            let descr = match MonitorData::for_target(m.target, 0) {
+                MonitorData::F32(_) => "<f4",
+                MonitorData::Spike(_) => "|u1",
             };
-            out.writers.push((path, w));
+            let mut file = BufWriter::with_capacity(1 << 20, File::create(&path).map_err(|e| Error::io(&path, e))?);
+            file.write_all(&npy_header(descr, &net.monitor_shape(m.target))).map_err(|e| Error::io(&path, e))?;
+            out.writers.push(NpyFile { path, file });
         }
         Ok(out)
     }
 
     /// Appends one chunk to every monitor file.
     pub fn write_chunk(&mut self, chunk: &Chunk) -> Result<()> {
-        for ((path, w), data) in self.writers.iter_mut().zip(&chunk.data) {
-            match (w, data) {
-                (Writer::F32(w), MonitorData::F32(d)) => w.extend(d.iter().copied()),
-                (Writer::U8(w), MonitorData::Spike(d)) => w.extend(d.iter().copied()),
-                _ => unreachable!("writers are made from the same targets as chunks"),
-            }
-            .map_err(|e| out_err(path, e))?;
+        for (w, data) in self.writers.iter_mut().zip(&chunk.data) {
+            let bytes: &[u8] = match data {
+                MonitorData::F32(d) => bytemuck::cast_slice(d),
+                MonitorData::Spike(d) => d,
+            };
+            w.file.write_all(bytes).map_err(|e| Error::io(&w.path, e))?;
         }
         Ok(())
     }
@@ -77,12 +94,8 @@ impl OutputDir {
 
     /// Closes the monitor files and writes `summary.json`; the folder is not yet in place.
     pub fn close_monitors(&mut self) -> Result<()> {
-        for (path, w) in self.writers.drain(..) {
-            match w {
-                Writer::F32(w) => w.finish(),
-                Writer::U8(w) => w.finish(),
-            }
-            .map_err(|e| out_err(&path, e))?;
+        for mut w in self.writers.drain(..) {
+            w.file.flush().map_err(|e| Error::io(&w.path, e))?;
         }
         Ok(())
     }
@@ -134,10 +147,21 @@ pub struct Summary {
     pub rates_hz: serde_json::Map<String, serde_json::Value>,
     /// Monitor name to target.
     pub monitors: serde_json::Map<String, serde_json::Value>,
+    /// The process's peak resident memory so far, MiB (Linux; absent elsewhere).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peak_memory_mib: Option<f64>,
+}
+
+/// Peak resident set size of this process (`VmHWM`), in MiB, where the OS reports it.
+pub fn peak_memory_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
 }
 
 impl Summary {
-    pub fn new(net: &Network, info: BackendInfo, stats: &RunStats, wall_seconds: f64) -> Self {
+    pub fn new(net: &Network, synapses: u64, info: BackendInfo, stats: &RunStats, wall_seconds: f64) -> Self {
         let duration_s = net.steps as f64 * net.dt / 1000.0;
         let mut spike_counts = serde_json::Map::new();
         let mut rates_hz = serde_json::Map::new();
@@ -153,13 +177,14 @@ impl Summary {
             steps: net.steps,
             dt_ms: net.dt,
             batch: net.batch,
-            synapses: net.synapse_count(),
+            synapses,
             wall_seconds,
             steps_per_second: net.steps as f64 / secs,
-            synapse_updates_per_second: (net.synapse_count() * net.steps as u64 * net.batch as u64) as f64 / secs,
+            synapse_updates_per_second: (synapses * net.steps as u64 * net.batch as u64) as f64 / secs,
             spike_counts,
             rates_hz,
             monitors,
+            peak_memory_mib: peak_memory_mib(),
         }
     }
 }

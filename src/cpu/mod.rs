@@ -2,13 +2,14 @@
 //! in its own file with the same stem as its WGSL twin in `shaders/`.
 
 pub mod csr_gather;
+pub mod event_update;
 pub mod gating;
 pub mod lif_update;
 pub mod record;
 pub mod spike_input;
 
 use crate::error::Result;
-use crate::model::plan::{Plan, PopSlot};
+use crate::model::plan::{Plan, PopSlot, UpdateMode};
 use crate::model::{Network, Target};
 use crate::sim::{Backend, BackendInfo, Chunk, MonitorData, RunStats};
 use lif_update::LifState;
@@ -24,6 +25,8 @@ pub struct CpuEngine {
     sat: Vec<Vec<f32>>,
     /// Per group: the history ring, `history * batch * n`.
     hist: Vec<Vec<f32>>,
+    /// Per group and ring slot: the variables updated inside their window (event mode).
+    active: Vec<Vec<Vec<u32>>>,
     /// Reversal potential of each input slot, per LIF population.
     e: Vec<Vec<f32>>,
     spike_counts: Vec<u64>,
@@ -34,19 +37,25 @@ pub struct CpuEngine {
 pub const SAT_INIT: f32 = -1e7;
 
 impl CpuEngine {
-    /// Builds the engine for a validated network.
+    /// Builds the engine for a validated network, with the dense (reference) update.
     pub fn new(net: &Network) -> Result<Self> {
-        let plan = Plan::new(net)?;
+        Self::with_mode(net, UpdateMode::Dense)
+    }
+
+    /// Builds the engine with an update mode.
+    pub fn with_mode(net: &Network, mode: UpdateMode) -> Result<Self> {
+        let plan = Plan::with_mode(net, mode)?;
         let b = net.batch;
         Ok(CpuEngine {
             stamps: plan.sources.iter().map(|s| vec![u32::MAX; s.n]).collect(),
             lifs: plan.lifs.iter().map(|l| LifState::new(&l.v_init, l.inputs.len())).collect(),
             sat: plan.groups.iter().map(|g| vec![SAT_INIT; b * g.n]).collect(),
             hist: plan.groups.iter().map(|g| vec![0.0; g.history * b * g.n]).collect(),
+            active: plan.groups.iter().map(|g| vec![Vec::new(); g.history]).collect(),
             e: plan.lifs.iter().map(|l| l.inputs.iter().map(|&p| plan.projections[p].e).collect()).collect(),
             spike_counts: vec![0; net.populations.len()],
             step: 0,
-            net: net.clone(),
+            net: net.without_connectivity(),
             plan,
         })
     }
@@ -66,19 +75,35 @@ impl CpuEngine {
             let n = (src.step_offsets[i + 1] - src.step_offsets[i]) as u64;
             self.spike_counts[src.pop] += n * plan.batch as u64;
         }
+        let event = plan.mode == UpdateMode::Event;
         for (g, group) in plan.groups.iter().enumerate().filter(|(_, g)| g.pre_is_source) {
             let stamp = &self.stamps[group.pre_slot];
             let n = group.n;
-            gating::gating(&group.params, step, t, plan.batch * n, group.history as u32, |idx| stamp[idx % n] == step, &mut self.sat[g], &mut self.hist[g]);
+            let active = event.then(|| {
+                let a = &mut self.active[g][i % group.history];
+                a.clear();
+                a
+            });
+            gating::gating(&group.params, step, t, plan.batch * n, group.history as u32, |idx| stamp[idx % n] == step, &mut self.sat[g], &mut self.hist[g], active);
         }
         for proj in &plan.projections {
             let group = &plan.groups[proj.group];
             let width = plan.batch * group.n;
-            let x = plan.read_slot(proj, i).map(|slot| &self.hist[proj.group][slot * width..(slot + 1) * width]);
+            let hist = &self.hist[proj.group];
+            let slot_of = |s: i64| (s >= 0).then(|| (s as usize % group.history) * width);
+            let r = plan.read_step(proj, i);
+            let x = slot_of(r).map(|a| &hist[a..a + width]);
             let lif = &mut self.lifs[proj.post_lif];
             let pw = plan.batch * plan.lifs[proj.post_lif].n;
             let y = &mut lif.gsyn[proj.input_slot * pw..(proj.input_slot + 1) * pw];
-            csr_gather::csr_gather(&proj.post_major.indptr, &proj.post_major.indices, &proj.weights, x, group.n, y);
+            if event {
+                let x_prev = slot_of(r - 1).map(|a| &hist[a..a + width]);
+                let active = slot_of(r).map_or(&[][..], |_| &self.active[proj.group][r as usize % group.history]);
+                let c = &proj.pre_major;
+                event_update::event_update(&c.indptr, &c.indices, &proj.weights, group.params.decay, x, x_prev, active, group.n, y);
+            } else {
+                csr_gather::csr_gather(&proj.post_major.indptr, &proj.post_major.indices, &proj.weights, x, group.n, y);
+            }
         }
         for (l, lp) in plan.lifs.iter().enumerate() {
             lif_update::lif_update(&lp.params, t, &self.e[l], &mut self.lifs[l]);
@@ -86,7 +111,12 @@ impl CpuEngine {
         }
         for (g, group) in plan.groups.iter().enumerate().filter(|(_, g)| !g.pre_is_source) {
             let spike = &self.lifs[group.pre_slot].spike;
-            gating::gating(&group.params, step, t, plan.batch * group.n, group.history as u32, |idx| spike[idx] != 0, &mut self.sat[g], &mut self.hist[g]);
+            let active = event.then(|| {
+                let a = &mut self.active[g][i % group.history];
+                a.clear();
+                a
+            });
+            gating::gating(&group.params, step, t, plan.batch * group.n, group.history as u32, |idx| spike[idx] != 0, &mut self.sat[g], &mut self.hist[g], active);
         }
         self.step += 1;
     }
@@ -134,7 +164,15 @@ impl CpuEngine {
 
 impl Backend for CpuEngine {
     fn describe(&self) -> BackendInfo {
-        BackendInfo { backend: "cpu".into(), device: "cpu (reference engine, 1 thread)".into(), api: None }
+        let mode = match self.plan.mode {
+            UpdateMode::Dense => "dense",
+            UpdateMode::Event => "event-driven",
+        };
+        BackendInfo {
+            backend: "cpu".into(),
+            device: format!("cpu ({} threads, {mode} update)", rayon::current_num_threads()),
+            api: None,
+        }
     }
 
     fn run(&mut self, chunk_steps: usize, sink: &mut dyn FnMut(&Chunk) -> Result<()>) -> Result<RunStats> {

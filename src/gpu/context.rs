@@ -34,6 +34,20 @@ pub fn gpu_required() -> bool {
     ci || forced
 }
 
+/// The wgpu instance for the backends `WGPU_BACKEND` names (or the native ones).
+fn instance() -> (wgpu::Instance, wgpu::Backends) {
+    let backends = wgpu::Backends::from_env().unwrap_or(DEFAULT_BACKENDS);
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+    desc.backends = backends;
+    (wgpu::Instance::new(desc), backends)
+}
+
+/// Every adapter wgpu finds, with its limits (for `spikegpu devices`).
+pub fn adapters() -> Vec<(wgpu::AdapterInfo, wgpu::Limits)> {
+    let (instance, backends) = instance();
+    pollster::block_on(instance.enumerate_adapters(backends)).iter().map(|a| (a.get_info(), a.limits())).collect()
+}
+
 /// An opened GPU device plus what we learned about it.
 ///
 /// Holds the queue next to the device because every operation needs both, and keeps a record
@@ -90,11 +104,7 @@ impl GpuContext {
     /// high-performance adapter wins. The device is opened with the adapter's real limits
     /// because WebGPU's defaults cap storage buffers far below what large networks need.
     pub fn new() -> Result<GpuContext> {
-        let env_backends = wgpu::Backends::from_env();
-        let backends = env_backends.unwrap_or(DEFAULT_BACKENDS);
-        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
-        desc.backends = backends;
-        let instance = wgpu::Instance::new(desc);
+        let (instance, backends) = instance();
         let backend_note = match std::env::var("WGPU_BACKEND") {
             Ok(v) => format!("WGPU_BACKEND={v}"),
             Err(_) => format!("backends {backends:?}"),

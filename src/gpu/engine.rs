@@ -397,7 +397,7 @@ impl GpuEngine {
             spike_counts: vec![0; net.populations.len()],
             max_per_dim,
             ctx,
-            net: net.clone(),
+            net: net.without_connectivity(),
             plan,
             kernels,
             event_offsets,

@@ -73,6 +73,12 @@ impl Csr {
     /// `self`'s rows: a post-major gather then adds terms in exactly the pre order in which
     /// BrainPy's scatter adds them, so both give the same f32 sum.
     pub fn transpose(&self) -> (Csr, Vec<u32>) {
+        self.transpose_with(true)
+    }
+
+    /// [`Csr::transpose`] without the position array when `with_perm` is false (it costs 4
+    /// bytes per synapse and is only needed to carry per-synapse weights along).
+    pub fn transpose_with(&self, with_perm: bool) -> (Csr, Vec<u32>) {
         let mut counts = vec![0u32; self.n_cols + 1];
         for &c in &self.indices {
             counts[c as usize + 1] += 1;
@@ -83,14 +89,16 @@ impl Csr {
         let indptr = counts.clone();
         let mut next = counts;
         let mut indices = vec![0u32; self.nnz()];
-        let mut perm = vec![0u32; self.nnz()];
+        let mut perm = vec![0u32; if with_perm { self.nnz() } else { 0 }];
         for r in 0..self.n_rows {
             for e in self.row(r) {
                 let c = self.indices[e] as usize;
                 let dst = next[c] as usize;
                 next[c] += 1;
                 indices[dst] = r as u32;
-                perm[dst] = e as u32;
+                if with_perm {
+                    perm[dst] = e as u32;
+                }
             }
         }
         (Csr { n_rows: self.n_cols, n_cols: self.n_rows, indptr, indices }, perm)

@@ -6,8 +6,8 @@
 //! [`Network::validate`], shared with the builder.
 
 use super::{
-    Coba, Csr, LifRef, Monitor, Network, NeuronModel, Population, Projection, SpikeTimes, Synapse, SynapseKind,
-    Target, VInit, Weights,
+    generate, Coba, Csr, LifRef, Monitor, Network, NeuronModel, Population, Projection, SpikeTimes, Synapse,
+    SynapseKind, Target, VInit, Weights,
 };
 use crate::error::{Error, Result};
 use serde_json::{Map, Value};
@@ -48,7 +48,7 @@ pub fn from_value(v: &Value, base: &str) -> Result<Network> {
 
     let mut populations = Vec::new();
     for (i, p) in root.array("populations")?.iter().enumerate() {
-        populations.push(population(&Obj::new(p, &root.sub(&format!("populations[{i}]")))?)?);
+        populations.push(population(&Obj::new(p, &root.sub(&format!("populations[{i}]")))?, dt, steps)?);
     }
     let find_pop = |o: &Obj, key: &str| -> Result<usize> {
         let name = o.str(key)?;
@@ -110,10 +110,36 @@ pub fn from_value(v: &Value, base: &str) -> Result<Network> {
     Ok(Network { dt, steps, batch, populations, projections, monitors })
 }
 
-fn population(o: &Obj) -> Result<Population> {
+/// One population. `dt` and `steps` are the file's: the generated sources (`regular`, `poisson`)
+/// expand here into spike-time events (`docs/FORMAT-generators.md`).
+fn population(o: &Obj, dt: f64, steps: usize) -> Result<Population> {
     let name = o.str("name")?.to_string();
     let size = o.count("size")?;
     let model = match o.str("model")? {
+        "regular" => {
+            o.allow(&["name", "model", "size", "period_steps", "phase_offset"])?;
+            let period = o.count("period_steps")?;
+            let offset = match o.opt("phase_offset") {
+                None => 0,
+                Some(_) => usize::try_from(whole(o, "phase_offset")?).unwrap_or(usize::MAX),
+            };
+            let (dt32, steps) = generator_clock(o, dt, steps)?;
+            check_event_count(o, generate::regular_count(size, period, offset, steps))?;
+            NeuronModel::SpikeTimes(generate::regular(size, period, offset, steps, dt32).map_err(|s| inexact(o, s, dt32))?)
+        }
+        "poisson" => {
+            o.allow(&["name", "model", "size", "rate_hz", "seed"])?;
+            let rate = o.f64("rate_hz")?;
+            if !(rate.is_finite() && rate >= 0.0) {
+                return Err(Error::invalid(o.sub("rate_hz"), format!("must be a finite number >= 0 (Hz), got {rate}")));
+            }
+            let seed = whole(o, "seed")?;
+            let (dt32, steps) = generator_clock(o, dt, steps)?;
+            // the expected count, with room for fluctuations
+            let p = (rate * dt / 1000.0).min(1.0);
+            check_event_count(o, (1.01 * size as f64 * steps as f64 * p).ceil() as u64)?;
+            NeuronModel::SpikeTimes(generate::poisson(size, rate, dt, steps, seed).map_err(|s| inexact(o, s, dt32))?)
+        }
         "spike_times" => {
             o.allow(&["name", "model", "size", "indices", "times"])?;
             let indices = o.array("indices")?;
@@ -158,7 +184,7 @@ fn population(o: &Obj) -> Result<Population> {
             })
         }
         other => {
-            return Err(Error::invalid(o.sub("model"), format!("unknown neuron model \"{other}\" (known: spike_times, lif_ref)")))
+            return Err(Error::invalid(o.sub("model"), format!("unknown neuron model \"{other}\" (known: spike_times, lif_ref, regular, poisson)")))
         }
     };
     Ok(Population { name, size, model })
@@ -194,8 +220,65 @@ fn connectivity(o: &Obj, pre: &Population, post: &Population) -> Result<Csr> {
             csr.check(&o.path, &pre.name, &post.name)?;
             Ok(csr)
         }
-        other => Err(Error::invalid(o.sub("kind"), format!("unknown connectivity kind \"{other}\" (known: csr)"))),
+        "fixed_prob" => {
+            o.allow(&["kind", "prob", "seed", "include_self"])?;
+            let prob = o.f64("prob")?;
+            if !(prob.is_finite() && (0.0..=1.0).contains(&prob)) {
+                return Err(Error::invalid(o.sub("prob"), format!("must be a number in [0, 1], got {prob}")));
+            }
+            let seed = whole(o, "seed")?;
+            let include_self = match o.opt("include_self") {
+                None => true,
+                Some(v) => v.as_bool().ok_or_else(|| Error::invalid(o.sub("include_self"), "must be true or false"))?,
+            };
+            let k = generate::fixed_prob_k(post.size, prob);
+            let nnz = pre.size as u64 * k as u64;
+            if nnz > u32::MAX as u64 {
+                return Err(Error::invalid(
+                    o.sub("prob"),
+                    format!(
+                        "{} pre neurons x {k} targets = {nnz} synapses: more than a projection can index with 32 bits",
+                        pre.size
+                    ),
+                ));
+            }
+            Ok(generate::fixed_prob(pre.size, post.size, k, seed, include_self))
+        }
+        other => Err(Error::invalid(o.sub("kind"), format!("unknown connectivity kind \"{other}\" (known: csr, fixed_prob)"))),
     }
+}
+
+/// A whole number >= 0 that fits in a u64 (seeds, offsets).
+fn whole(o: &Obj, key: &str) -> Result<u64> {
+    let v = o.get(key)?;
+    v.as_u64().ok_or_else(|| Error::invalid(o.sub(key), format!("must be a whole number >= 0 (fitting in 64 bits), got {v}")))
+}
+
+/// The `dt` (as f32) and `steps` a generated source expands with; `dt` is checked here because
+/// the expansion runs before [`Network::validate`].
+fn generator_clock(o: &Obj, dt: f64, steps: usize) -> Result<(f32, usize)> {
+    if !(dt.is_finite() && dt > 0.0 && (dt as f32) > 0.0) {
+        return Err(Error::invalid(o.sub("model"), format!("needs a finite dt > 0 to expand its spikes, got dt = {dt}")));
+    }
+    if steps > super::validate::MAX_STEPS {
+        return Err(Error::invalid(o.sub("model"), format!("cannot expand over {steps} steps (steps is too large)")));
+    }
+    Ok((dt as f32, steps))
+}
+
+/// Generated sources become spike-time events, which the step tables index with 32 bits.
+fn check_event_count(o: &Obj, events: u64) -> Result<()> {
+    if events > u32::MAX as u64 {
+        return Err(Error::invalid(
+            o.sub("size"),
+            format!("this source would emit about {events} spikes over the run, more than 2^32 - 1 events"),
+        ));
+    }
+    Ok(())
+}
+
+fn inexact(o: &Obj, step: usize, dt: f32) -> Error {
+    Error::invalid(o.sub("model"), format!("step {step} has no f32 time of its own with dt = {dt} (too many steps for f32 times)"))
 }
 
 fn target(t: &str, path: &str, pops: &[Population], projs: &[Projection]) -> Result<Target> {

@@ -4,8 +4,10 @@
 //! Both end in [`Network::validate`], so a network built in code gets exactly the checks a
 //! file gets. Backends never see unvalidated data.
 
+pub mod builder;
 pub mod csr;
 pub mod file;
+pub mod generate;
 pub mod plan;
 mod validate;
 
@@ -178,7 +180,7 @@ pub struct Monitor {
 }
 
 /// What a monitor records. Indices point into the network's population/projection lists.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Target {
     /// `<projection>.g`: the (undelayed) gating state, pre-sized.
     ProjG(usize),
@@ -232,6 +234,36 @@ impl Network {
             Target::PopSpike(i) => format!("{}.spike", pop(i)),
             Target::PopCurrent(i) => format!("{}.current", pop(i)),
             Target::PopInput(i) => format!("{}.input", pop(i)),
+        }
+    }
+
+    /// A copy without the connectivity arrays (engines keep the plan's post-major copy and need
+    /// the description only for names, sizes and monitors; at 1e8 synapses a full copy is
+    /// 400 MB).
+    pub fn without_connectivity(&self) -> Network {
+        Network {
+            dt: self.dt,
+            steps: self.steps,
+            batch: self.batch,
+            populations: self.populations.clone(),
+            projections: self
+                .projections
+                .iter()
+                .map(|p| Projection {
+                    name: p.name.clone(),
+                    pre: p.pre,
+                    post: p.post,
+                    synapse: p.synapse,
+                    delay_ms: p.delay_ms,
+                    conn: Csr { n_rows: p.conn.n_rows, n_cols: p.conn.n_cols, indptr: Vec::new(), indices: Vec::new() },
+                    weights: match &p.weights {
+                        Weights::Shared(w) => Weights::Shared(*w),
+                        Weights::PerSynapse(_) => Weights::PerSynapse(Vec::new()),
+                    },
+                    output: p.output,
+                })
+                .collect(),
+            monitors: self.monitors.clone(),
         }
     }
 

@@ -132,11 +132,39 @@ pub struct ProjPlan {
     pub post_lif: usize,
     /// Position among the post population's inputs.
     pub input_slot: usize,
-    /// Rows = post neurons, columns = pre neurons.
+    /// Rows = post neurons, columns = pre neurons (dense mode; empty in event mode).
     pub post_major: super::Csr,
+    /// Rows = pre neurons, the file's layout (event mode, which scatters from active pre
+    /// neurons; empty in dense mode). Its weights are `weights` in that order.
+    pub pre_major: super::Csr,
     pub weights: PlanWeights,
     /// COBA reversal potential.
     pub e: f32,
+}
+
+/// How projections compute the post conductance.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UpdateMode {
+    /// Every synapse every step: `y = W x` (BrainPy's and Brian2's way; the reference).
+    #[default]
+    Dense,
+    /// Exact event-driven update: outside its transmitter window every gating variable of a
+    /// group decays by the same `d = exp(-beta dt)`, so `y(t) = d y(t-1) + W (x(t) - d x(t-1))`
+    /// where only pre neurons inside their window contribute. Touches only the synapses of
+    /// recently spiking neurons. CPU engine only for now.
+    Event,
+}
+
+impl std::str::FromStr for UpdateMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "dense" => Ok(UpdateMode::Dense),
+            "event" => Ok(UpdateMode::Event),
+            _ => Err(format!("unknown update mode \"{s}\" (known: dense, event)")),
+        }
+    }
 }
 
 /// What each population is in the plan.
@@ -149,6 +177,7 @@ pub enum PopSlot {
 /// The executable schedule of a network, shared by both engines.
 #[derive(Clone, Debug)]
 pub struct Plan {
+    pub mode: UpdateMode,
     pub dt: f32,
     pub steps: usize,
     pub batch: usize,
@@ -181,8 +210,13 @@ pub fn firing_step(time: f32, dt: f32) -> usize {
 }
 
 impl Plan {
-    /// Compiles a validated network.
+    /// Compiles a validated network for the dense (reference) update.
     pub fn new(net: &Network) -> Result<Plan> {
+        Self::with_mode(net, UpdateMode::Dense)
+    }
+
+    /// Compiles a validated network for an update mode.
+    pub fn with_mode(net: &Network, mode: UpdateMode) -> Result<Plan> {
         let dt = net.dt_f32();
         let mut pops = Vec::new();
         let mut sources = Vec::new();
@@ -261,18 +295,51 @@ impl Plan {
             // step's value); a LIF population writes at the end of its step, so the newest value
             // at read time is last step's, and the lag from it is L-2 (SEMANTICS: "delay rule").
             let lag = if groups[g].pre_is_source { l.saturating_sub(1) } else { l.saturating_sub(2) };
-            groups[g].history = groups[g].history.max(lag + 1);
+            // the event update also reads the value one step before the one it reads
+            let extra = (mode == UpdateMode::Event) as usize;
+            groups[g].history = groups[g].history.max(lag + 1 + extra);
             let PopSlot::Lif(post_lif) = pops[p.post] else { unreachable!("validated: post is a LIF population") };
-            let (post_major, perm) = p.conn.transpose();
-            let weights = match &p.weights {
-                Weights::Shared(w) => PlanWeights::Shared(*w),
-                Weights::PerSynapse(w) => PlanWeights::PerSynapse(perm.iter().map(|&e| w[e as usize]).collect()),
+            let (post_major, pre_major, weights) = match mode {
+                UpdateMode::Dense => {
+                    let (post_major, perm) = p.conn.transpose_with(matches!(p.weights, Weights::PerSynapse(_)));
+                    let weights = match &p.weights {
+                        Weights::Shared(w) => PlanWeights::Shared(*w),
+                        Weights::PerSynapse(w) => PlanWeights::PerSynapse(perm.iter().map(|&e| w[e as usize]).collect()),
+                    };
+                    (post_major, super::Csr::default(), weights)
+                }
+                UpdateMode::Event => {
+                    let weights = match &p.weights {
+                        Weights::Shared(w) => PlanWeights::Shared(*w),
+                        Weights::PerSynapse(w) => PlanWeights::PerSynapse(w.clone()),
+                    };
+                    (super::Csr::default(), p.conn.clone(), weights)
+                }
             };
             let input_slot = lifs[post_lif].inputs.len();
             lifs[post_lif].inputs.push(k);
-            projections.push(ProjPlan { group: g, lag, post_lif, input_slot, post_major, weights, e: p.output.e });
+            projections.push(ProjPlan { group: g, lag, post_lif, input_slot, post_major, pre_major, weights, e: p.output.e });
         }
-        Ok(Plan { dt, steps: net.steps, batch: net.batch, pops, sources, lifs, groups, projections })
+        Ok(Plan { mode, dt, steps: net.steps, batch: net.batch, pops, sources, lifs, groups, projections })
+    }
+
+    /// Bytes of state and connectivity an engine holds for this plan (either engine; monitors
+    /// and the host copies of the description come on top).
+    pub fn state_bytes(&self) -> u64 {
+        let b = self.batch as u64;
+        let sources: u64 = self.sources.iter().map(|s| 4 * (s.n + s.event_neurons.len() + s.step_offsets.len()) as u64).sum();
+        let lifs: u64 = self.lifs.iter().map(|l| 4 * b * l.n as u64 * (5 + l.inputs.len() as u64)).sum();
+        let groups: u64 = self.groups.iter().map(|g| 4 * b * g.n as u64 * (1 + g.history as u64)).sum();
+        let synapses: u64 = self
+            .projections
+            .iter()
+            .map(|p| {
+                let w = matches!(p.weights, PlanWeights::PerSynapse(_)) as u64;
+                let nnz = (p.post_major.nnz() + p.pre_major.nnz()) as u64;
+                4 * (nnz * (1 + w) + (p.post_major.indptr.len() + p.pre_major.indptr.len()) as u64)
+            })
+            .sum();
+        sources + lifs + groups + synapses
     }
 
     /// The time of step `i` (rounded f32, see [`super::step_time`]).
@@ -280,13 +347,18 @@ impl Plan {
         super::step_time(i, self.dt)
     }
 
-    /// The ring slot a projection reads at step `i`, or `None` while that step precedes the
-    /// run (the value then is the initial gating state, 0).
-    pub fn read_slot(&self, proj: &ProjPlan, i: usize) -> Option<usize> {
+    /// The step whose gating value a projection reads at step `i` (negative while the delay
+    /// reaches before the run: the value is then the initial state, 0).
+    pub fn read_step(&self, proj: &ProjPlan, i: usize) -> i64 {
         let group = &self.groups[proj.group];
         let newest = if group.pre_is_source { i as i64 } else { i as i64 - 1 };
-        let s = newest - proj.lag as i64;
-        (s >= 0).then(|| s as usize % group.history)
+        newest - proj.lag as i64
+    }
+
+    /// The ring slot of [`Plan::read_step`], or `None` before the run.
+    pub fn read_slot(&self, proj: &ProjPlan, i: usize) -> Option<usize> {
+        let s = self.read_step(proj, i);
+        (s >= 0).then(|| s as usize % self.groups[proj.group].history)
     }
 }
 

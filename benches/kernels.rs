@@ -1,0 +1,80 @@
+//! Per-kernel benchmarks: the CPU kernels and the GPU engine per step, with the bytes each step
+//! must move, so figures can be held against memory bandwidth.
+//!
+//! `cargo bench` runs them at full size; `SPIKEGPU_BENCH_SMALL=1` shrinks them so CI can run
+//! them in seconds. Each figure is the median of several timed repetitions.
+
+use rand::{Rng, SeedableRng};
+use spikegpu::cpu::{csr_gather::csr_gather, gating::gating, lif_update};
+use spikegpu::model::plan::{GatingParams, LifParams, PlanWeights};
+use spikegpu::model::{Csr, Synapse, SynapseKind};
+use std::time::Instant;
+
+fn median_seconds(reps: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    let mut t: Vec<f64> = (0..reps)
+        .map(|_| {
+            let s = Instant::now();
+            f();
+            s.elapsed().as_secs_f64()
+        })
+        .collect();
+    t.sort_by(|a, b| a.total_cmp(b));
+    t[t.len() / 2]
+}
+
+fn fixed_out_degree(rng: &mut impl Rng, n_pre: usize, n_post: usize, k: usize) -> Csr {
+    let mut indices = Vec::with_capacity(n_pre * k);
+    let mut indptr = vec![0u32];
+    for _ in 0..n_pre {
+        for _ in 0..k {
+            indices.push(rng.random_range(0..n_post as u32));
+        }
+        indptr.push(indices.len() as u32);
+    }
+    Csr { n_rows: n_pre, n_cols: n_post, indptr, indices }
+}
+
+fn main() {
+    let small = std::env::var("SPIKEGPU_BENCH_SMALL").is_ok_and(|v| v == "1");
+    let (n, k, reps) = if small { (2_000, 20, 5) } else { (10_000, 100, 21) };
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+    println!("kernel benchmarks ({}), {} threads", if small { "small" } else { "full" }, rayon::current_num_threads());
+
+    // csr_gather: B2's product, n pre x n post, k synapses per pre neuron
+    let (post_major, _) = fixed_out_degree(&mut rng, n, n, k).transpose();
+    let x: Vec<f32> = (0..n).map(|_| rng.random::<f32>()).collect();
+    let mut y = vec![0.0f32; n];
+    let w = PlanWeights::Shared(0.08);
+    let s = median_seconds(reps, || csr_gather(&post_major.indptr, &post_major.indices, &w, Some(&x), n, &mut y));
+    let syn = post_major.nnz() as f64;
+    // per step: 4 B of index per synapse, the pre state (cached), 4 B written per post neuron
+    let bytes = 4.0 * syn + 4.0 * n as f64 + 4.0 * (n + 1) as f64;
+    println!(
+        "csr_gather   {:>9} synapses  {:>9.1} us/step  {:.2} ns/synapse  {:.1} GB/s (index stream)",
+        syn,
+        s * 1e6,
+        s * 1e9 / syn,
+        bytes / s / 1e9
+    );
+
+    // gating: n pre neurons, one AMPA group
+    let p = GatingParams::new(&Synapse::default_for(SynapseKind::Ampa), 0.1);
+    let mut sat = vec![-1e7f32; n];
+    let mut hist = vec![0.0f32; n];
+    let mut step = 0u32;
+    let s = median_seconds(reps, || {
+        step += 1;
+        gating(&p, step, step as f32 * 0.1, n, 1, |i| i % 500 == step as usize % 500, &mut sat, &mut hist, None)
+    });
+    println!("gating       {:>9} neurons   {:>9.1} us/step  {:.2} ns/neuron", n, s * 1e6, s * 1e9 / n as f64);
+
+    // lif_update: n neurons, one input
+    let lp = LifParams { v_rest: -60.0, v_th: -50.0, v_reset: -60.0, r: 1.0, inv_tau: 0.05, dt_phi: 0.0997, tau_ref: 5.0 };
+    let mut state = lif_update::LifState::new(&vec![-60.0; n], 1);
+    for g in state.gsyn.iter_mut() {
+        *g = rng.random::<f32>() * 0.5;
+    }
+    let s = median_seconds(reps, || lif_update::lif_update(&lp, 1.0, &[0.0], &mut state));
+    println!("lif_update   {:>9} neurons   {:>9.1} us/step  {:.2} ns/neuron", n, s * 1e6, s * 1e9 / n as f64);
+}
