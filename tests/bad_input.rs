@@ -436,3 +436,12 @@ fn spike_time_far_beyond_the_run_is_ignored() {
         assert!(status.success(), "spike time {t:e} ms: the run failed ({status})");
     }
 }
+
+#[test]
+fn steps_too_large_for_the_spike_tables() {
+    // 2e9 steps would need 8 GB of per-step event tables for one spike source
+    let net = r#"{"dt": 0.1, "steps": 2000000000,
+        "populations": [{"name": "pre", "model": "spike_times", "size": 1, "indices": [0], "times": [1.0]}]}"#;
+    let e = spikegpu::model::file::parse(net).unwrap_err().to_string();
+    assert!(e.starts_with("steps: ") && e.contains("per-step spike tables"), "{e}");
+}

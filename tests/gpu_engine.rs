@@ -396,7 +396,7 @@ fn fifty_million_network(seed: u64) -> Network {
     let conn = Csr { n_rows: n_pre, n_cols: n_post, indptr, indices };
     let populations = vec![
         source_pop(&mut rng, "src", n_pre, 1, steps, dt),
-        lif_pop("post", n_post, VInit::PerNeuron((0..n_post).map(|_| rng.random_range(-60.0f32..-50.05)).collect())),
+        lif_pop("post", n_post, VInit::PerNeuron((0..n_post).map(|_| rng.random_range(-56.0f32..-50.01)).collect())),
     ];
     let projections = vec![Projection {
         name: "big".into(),

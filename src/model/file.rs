@@ -96,6 +96,8 @@ pub fn from_value(v: &Value, base: &str) -> Result<Network> {
         });
     }
 
+    // before monitor targets are looked up by name
+    super::validate::check_names(&populations, &projections)?;
     let mut monitors = Vec::new();
     if let Some(m) = root.opt("monitors") {
         let m = m

@@ -9,7 +9,7 @@ pub mod csr;
 pub mod file;
 pub mod generate;
 pub mod plan;
-mod validate;
+pub(crate) mod validate;
 
 pub use csr::Csr;
 pub use plan::Plan;

@@ -199,7 +199,13 @@ pub fn firing_step(time: f32, dt: f32) -> usize {
         return 0;
     }
     // Start from the f64 estimate and settle on the exact f32 rule.
-    let mut i = ((time as f64) / (dt as f64)).ceil().max(0.0) as usize;
+    let estimate = ((time as f64) / (dt as f64)).ceil();
+    if estimate > super::validate::MAX_STEPS as f64 + 1.0 {
+        // beyond the longest possible run: never fires (and f32 steps this large are too coarse
+        // for the search below to be quick)
+        return usize::MAX;
+    }
+    let mut i = estimate as usize;
     while i > 0 && super::step_time(i - 1, dt) >= time {
         i -= 1;
     }

@@ -7,6 +7,9 @@ use std::collections::HashSet;
 /// Step indices travel as u32 on the GPU and in the per-step tables; stay well inside.
 pub const MAX_STEPS: usize = i32::MAX as usize;
 
+/// Bound on the per-step event tables the plan keeps for spike sources.
+pub const MAX_STEP_TABLE_BYTES: u64 = 2 << 30;
+
 /// Monitors stream to disk chunk by chunk, so memory does not bound `steps`; this bound catches
 /// a mistyped `steps` before it fills a disk.
 pub const MAX_OUTPUT_BYTES: u64 = 1 << 40;
@@ -37,6 +40,29 @@ fn non_negative(path: &str, x: f32) -> Result<()> {
     }
 }
 
+/// Projection names: present, unique, and not a population's name (a monitor target such as
+/// `x.current` would be ambiguous). Run by the file reader before it resolves monitor targets.
+pub(crate) fn check_names(populations: &[super::Population], projections: &[super::Projection]) -> Result<()> {
+    let pop_names: HashSet<&str> = populations.iter().map(|p| p.name.as_str()).collect();
+    let mut proj_names = HashSet::new();
+    for (i, p) in projections.iter().enumerate() {
+        let path = format!("projections[{i}]");
+        if p.name.is_empty() {
+            return Err(Error::invalid(format!("{path}.name"), "must not be empty"));
+        }
+        if !proj_names.insert(p.name.as_str()) {
+            return Err(Error::invalid(format!("{path}.name"), format!("duplicate name \"{}\"", p.name)));
+        }
+        if pop_names.contains(p.name.as_str()) {
+            return Err(Error::invalid(
+                format!("{path}.name"),
+                format!("\"{}\" is already the name of a population (monitor targets would be ambiguous)", p.name),
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl Network {
     /// Checks everything a backend relies on. Errors name the field (`populations[1].tau`) and
     /// the problem.
@@ -49,6 +75,18 @@ impl Network {
         }
         if self.steps > MAX_STEPS {
             return Err(Error::invalid("steps", format!("{} is too large (at most {MAX_STEPS})", self.steps)));
+        }
+        // the plan keeps a per-step offset table per spike source (and one merged for the GPU)
+        let sources = self.populations.iter().filter(|p| p.lif().is_none()).count() as u64;
+        let table_bytes = (self.steps as u64 + 1) * 4 * (sources + 1);
+        if sources > 0 && table_bytes > MAX_STEP_TABLE_BYTES {
+            return Err(Error::invalid(
+                "steps",
+                format!(
+                    "{} steps need {table_bytes} bytes of per-step spike tables for {sources} spike source(s), more than {MAX_STEP_TABLE_BYTES}; run fewer steps",
+                    self.steps
+                ),
+            ));
         }
         if self.batch == 0 {
             return Err(Error::invalid("batch", "must be at least 1, got 0"));
@@ -133,21 +171,9 @@ impl Network {
                 }
             }
         }
-        let mut proj_names = HashSet::new();
+        check_names(&self.populations, &self.projections)?;
         for (i, p) in self.projections.iter().enumerate() {
             let path = format!("projections[{i}]");
-            if p.name.is_empty() {
-                return Err(Error::invalid(format!("{path}.name"), "must not be empty"));
-            }
-            if !proj_names.insert(p.name.as_str()) {
-                return Err(Error::invalid(format!("{path}.name"), format!("duplicate name \"{}\"", p.name)));
-            }
-            if names.contains(p.name.as_str()) {
-                return Err(Error::invalid(
-                    format!("{path}.name"),
-                    format!("\"{}\" is already the name of a population (monitor targets would be ambiguous)", p.name),
-                ));
-            }
             if p.pre >= self.populations.len() {
                 return Err(Error::invalid(format!("{path}.pre"), format!("unknown population #{}", p.pre)));
             }
