@@ -99,14 +99,16 @@ pub fn main() -> i32 {
     }
 }
 
-/// Opens the engine the user asked for, with the dense (reference) update.
+/// Opens the engine the user asked for, with the dense (reference) update and chunks of
+/// [`crate::gpu::engine::DEFAULT_CHUNK_STEPS`].
 pub fn open_backend(choice: BackendChoice, net: &Network) -> Result<Box<dyn Backend>> {
-    open_backend_with(choice, UpdateMode::Dense, net)
+    open_backend_with(choice, UpdateMode::Dense, crate::gpu::engine::DEFAULT_CHUNK_STEPS, net)
 }
 
 /// Opens the engine the user asked for. The event-driven update exists on the CPU engine only:
 /// asking for it runs there (with a notice when the GPU was asked for).
-pub fn open_backend_with(choice: BackendChoice, mode: UpdateMode, net: &Network) -> Result<Box<dyn Backend>> {
+pub fn open_backend_with(choice: BackendChoice, mode: UpdateMode, chunk: usize, net: &Network) -> Result<Box<dyn Backend>> {
+    let opts = crate::gpu::GpuOptions { chunk_steps: Some(chunk), ..Default::default() };
     if mode == UpdateMode::Event {
         if choice == BackendChoice::Gpu {
             return Err(Error::invalid("--mode", "the event-driven update runs on the CPU engine only (use --backend cpu or auto)"));
@@ -115,9 +117,9 @@ pub fn open_backend_with(choice: BackendChoice, mode: UpdateMode, net: &Network)
     }
     match choice {
         BackendChoice::Cpu => Ok(Box::new(crate::cpu::CpuEngine::new(net)?)),
-        BackendChoice::Gpu => Ok(Box::new(crate::gpu::GpuEngine::new(net)?)),
+        BackendChoice::Gpu => Ok(Box::new(crate::gpu::GpuEngine::with_context(crate::gpu::GpuContext::new()?, net, opts)?)),
         BackendChoice::Auto => match crate::gpu::GpuContext::new() {
-            Ok(ctx) => Ok(Box::new(crate::gpu::GpuEngine::with_context(ctx, net, Default::default())?)),
+            Ok(ctx) => Ok(Box::new(crate::gpu::GpuEngine::with_context(ctx, net, opts)?)),
             Err(Error::NoAdapter(why)) => {
                 eprintln!("notice: no GPU adapter ({why}); running on the CPU engine");
                 Ok(Box::new(crate::cpu::CpuEngine::new(net)?))
@@ -135,7 +137,7 @@ fn run(path: &PathBuf, out: &PathBuf, backend: BackendChoice, mode: UpdateMode, 
     if chunk == 0 {
         return Err(Error::invalid("--chunk", "must be at least 1"));
     }
-    let mut engine = open_backend_with(backend, mode, &net)?;
+    let mut engine = open_backend_with(backend, mode, chunk, &net)?;
     // The engine holds its own (post-major) connectivity; drop the file's copy for the run.
     let synapses = net.synapse_count();
     let net = net.without_connectivity();

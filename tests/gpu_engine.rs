@@ -29,7 +29,10 @@ use std::time::Instant;
 /// Opens a device, or `None` when there is none and none is required.
 fn context(test: &str) -> Option<GpuContext> {
     match GpuContext::new() {
-        Ok(ctx) => Some(ctx),
+        Ok(ctx) => {
+            eprintln!("{test}: on {} ({})", ctx.adapter_name(), ctx.backend_name());
+            Some(ctx)
+        }
         Err(e) if gpu_required() => panic!("{test}: a GPU is required (CI or SPIKEGPU_REQUIRE_GPU=1) but: {e}"),
         Err(e) => {
             println!("{test}: no GPU adapter, not run ({e})");
@@ -38,12 +41,19 @@ fn context(test: &str) -> Option<GpuContext> {
     }
 }
 
-/// Runs `net` on a GPU engine built with `opts` and checks that wgpu reported no error.
+/// Runs `net` on a GPU engine built with `opts` and checks that wgpu reported no error and
+/// that the engine's spike counts agree with its own spike monitors.
 fn run_gpu_with(test: &str, ctx: GpuContext, net: &Network, opts: GpuOptions, chunk: usize) -> (Vec<MonitorData>, GpuEngine) {
     let mut eng = GpuEngine::with_context(ctx, net, opts).unwrap_or_else(|e| panic!("{test}: GpuEngine: {e}"));
-    let (data, _) = run_collect(&mut eng, net, chunk).unwrap_or_else(|e| panic!("{test}: GPU run failed: {e}"));
+    let (data, stats) = run_collect(&mut eng, net, chunk).unwrap_or_else(|e| panic!("{test}: GPU run failed: {e}"));
     if let Err(e) = eng.context().take_errors() {
         panic!("{test}: uncaptured GPU errors: {e}");
+    }
+    // The spike counter (atomics in lif_update) against the recorded LIF spike flags.
+    assert_eq!(stats.spike_counts.len(), net.populations.len(), "{test}: spike counts per population");
+    for (name, flags) in common::lif_spike_counts(net, &data) {
+        let pop = net.populations.iter().position(|p| p.name == name).unwrap();
+        assert_eq!(stats.spike_counts[pop], flags as u64, "{test}: GPU spike count of {name} differs from its spike monitor");
     }
     (data, eng)
 }
@@ -213,7 +223,7 @@ fn sliced_projections_give_identical_monitors() {
             .unwrap_or(0);
         assert!(4 * max_row <= 256, "seed {seed}: a post neuron has {max_row} synapses, more than one 256-byte slice holds");
         let (whole, e1) = run_gpu_with(test, ctx, &net, GpuOptions::default(), 100);
-        let (sliced, e2) = run_gpu_with(test, GpuContext::new().unwrap(), &net, GpuOptions { max_binding_bytes: Some(256) }, 100);
+        let (sliced, e2) = run_gpu_with(test, GpuContext::new().unwrap(), &net, GpuOptions { max_binding_bytes: Some(256), ..Default::default() }, 100);
         eprintln!(
             "seed {seed}: {} dispatches per step unsliced, {} sliced ({} synapses)",
             e1.dispatches_per_step(),
@@ -472,7 +482,7 @@ fn too_large_for_a_binding_is_a_resource_limit_before_running() {
         monitors: vec![monitor("V", Target::PopV(1))],
     };
     net.validate().unwrap();
-    match GpuEngine::with_context(ctx, &net, GpuOptions { max_binding_bytes: Some(256) }) {
+    match GpuEngine::with_context(ctx, &net, GpuOptions { max_binding_bytes: Some(256), ..Default::default() }) {
         Ok(_) => panic!("{test}: 100 synapses onto one neuron fit a 256-byte binding?"),
         Err(e @ Error::ResourceLimit { .. }) => {
             let Error::ResourceLimit { requested, available, ref what } = e else { unreachable!() };
@@ -527,5 +537,31 @@ fn v_init_per_batch_row_on_gpu() {
         let gpu = run_gpu(test, &net, 300).unwrap();
         let (cpu, _) = run_cpu(&net, 300);
         assert_gpu_matches_cpu(&format!("seed {seed} per-row V_init"), &net, &gpu, &cpu);
+    }
+}
+
+#[test]
+fn long_run_with_a_small_monitor_builds() {
+    // Two neurons and one monitor of one value per step, run for 10 million steps (1000 s of
+    // simulated time): nothing here is large, so the engine must build. The per-step table is
+    // sized for the whole chunk the monitors allow, not for the chunk actually run.
+    let test = "long_run_with_a_small_monitor_builds";
+    let Some(ctx) = context(test) else { return };
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let steps = 10_000_000;
+    let conn = in_degree_csr(&mut rng, 1, 1, 1);
+    let net = Network {
+        dt: 0.1,
+        steps,
+        batch: 1,
+        populations: vec![source_pop(&mut rng, "src", 1, 3, 1000, 0.1), lif_pop("post", 1, VInit::Scalar(-60.0))],
+        projections: vec![projection(&mut rng, "p", 0, 1, SynapseKind::Ampa, None, conn, (1.0, 1.0), 0.0)],
+        monitors: vec![monitor("V", Target::PopV(1))],
+    };
+    net.validate().unwrap();
+    let limit = ctx.max_buffer_size();
+    match GpuEngine::with_context(ctx, &net, GpuOptions::default()) {
+        Ok(eng) => eng.context().take_errors().unwrap(),
+        Err(e) => panic!("{test}: a 2-neuron network of {steps} steps does not build (max buffer {limit} bytes): {e}"),
     }
 }

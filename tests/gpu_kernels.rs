@@ -60,6 +60,7 @@ struct Gpu {
 fn gpu(test: &str) -> Option<Gpu> {
     match GpuContext::new() {
         Ok(ctx) => {
+            eprintln!("{test}: on {} ({})", ctx.adapter_name(), ctx.backend_name());
             let k = Kernels::new(&ctx).unwrap_or_else(|e| panic!("{test}: kernels do not compile: {e}"));
             Some(Gpu { ctx, k })
         }
@@ -635,9 +636,7 @@ fn lif_update_matches_cpu() {
                 let got_c: Vec<u32> = g.read(&cb, 4);
                 let what = format!("lif_update n={n} batch={batch} inputs={n_inputs} step={step} dt={dt}");
                 let mut spikes = 0u32;
-                for idx in 0..width {
-                    at_boundary += ((t - t_last[idx]) == p.tau_ref) as u64;
-                }
+                at_boundary += t_last.iter().filter(|&&tl| (t - tl) == p.tau_ref).count() as u64;
                 for idx in 0..width {
                     let terms: f32 = (0..n_inputs).map(|k| (gsyn[k * width + idx] * (e[k] - v[idx])).abs()).sum();
                     let refractory = (t - t_last[idx]) <= p.tau_ref;

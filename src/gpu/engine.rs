@@ -18,7 +18,14 @@ pub struct GpuOptions {
     /// adapter's `max_storage_buffer_binding_size`). Tests lower it to exercise the slicing
     /// that large networks need.
     pub max_binding_bytes: Option<u64>,
+    /// Steps per chunk the buffers are sized for (default [`DEFAULT_CHUNK_STEPS`]); a larger
+    /// chunk asked of [`Backend::run`] is cut to this. Monitor buffers (device and two staging)
+    /// and the step tables hold one chunk each.
+    pub chunk_steps: Option<usize>,
 }
+
+/// Steps per chunk when [`GpuOptions::chunk_steps`] is not given.
+pub const DEFAULT_CHUNK_STEPS: usize = 1000;
 
 /// One dispatch of a kernel: its bind group and how many threads it needs.
 struct Dispatch {
@@ -278,7 +285,8 @@ impl GpuEngine {
 
         // Monitors: a chunk buffer each; the chunk length is what every monitor's buffer (and
         // the staging copy of all of them) can hold.
-        let mut chunk_rows = plan.steps.max(1);
+        let mut chunk_rows = opts.chunk_steps.unwrap_or(DEFAULT_CHUNK_STEPS).clamp(1, plan.steps.max(1));
+        chunk_rows = chunk_rows.min((ctx.max_buffer_size() / kernels::STEP_STRIDE) as usize);
         let mut row_bytes_total = 0u64;
         for m in &net.monitors {
             let row_bytes = bytes_of_f32(net.monitor_width(m.target));
