@@ -75,6 +75,8 @@ fn main() {
     for g in state.gsyn.iter_mut() {
         *g = rng.random::<f32>() * 0.5;
     }
-    let s = median_seconds(reps, || lif_update::lif_update(&lp, 1.0, &[0.0], &mut state));
+    let s = median_seconds(reps, || {
+        lif_update::lif_update(&lp, 1.0, &[0.0], &mut state);
+    });
     println!("lif_update   {:>9} neurons   {:>9.1} us/step  {:.2} ns/neuron", n, s * 1e6, s * 1e9 / n as f64);
 }

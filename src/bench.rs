@@ -27,7 +27,7 @@ pub struct BenchResult {
     pub rates_hz: serde_json::Value,
 }
 
-/// Runs `nets` (file stems in `dir`) on `backends` ("cpu", "gpu"), `repeats` times each, and
+/// Runs `nets` (file stems in `dir`) on `backends` ("cpu", "cpu-event", "gpu"), `repeats` times each, and
 /// returns the fastest run of each pair (the least disturbed on a shared machine).
 pub fn run(dir: &Path, nets: &[String], backends: &[String], repeats: usize, out_root: &Path) -> Result<Vec<BenchResult>> {
     let exe = std::env::current_exe().map_err(|e| Error::Output(format!("cannot find the spikegpu executable: {e}")))?;
@@ -42,8 +42,10 @@ pub fn run(dir: &Path, nets: &[String], backends: &[String], repeats: usize, out
             for _ in 0..repeats.max(1) {
                 let out: PathBuf = out_root.join(format!("{net}-{backend}"));
                 let t0 = Instant::now();
+                // "cpu-event" is the CPU engine with the event-driven update
+                let (engine, mode) = backend.split_once('-').unwrap_or((backend.as_str(), "dense"));
                 let status = Command::new(&exe)
-                    .args(["run", "--quiet", "--backend", backend, "--out"])
+                    .args(["run", "--quiet", "--backend", engine, "--mode", mode, "--out"])
                     .arg(&out)
                     .arg(&path)
                     .status()

@@ -64,7 +64,8 @@ enum Command {
         /// Network names (files `<dir>/<name>.json`), comma-separated.
         #[arg(long, value_delimiter = ',', default_value = "B1,B2,B3")]
         nets: Vec<String>,
-        /// Backends, comma-separated (default: cpu, plus gpu when an adapter exists).
+        /// Backends, comma-separated: cpu (dense update), cpu-event (event-driven update), gpu
+        /// (default: cpu, cpu-event, plus gpu when an adapter exists).
         #[arg(long, value_delimiter = ',')]
         backends: Vec<String>,
         #[arg(long, default_value = "benches/networks")]
@@ -245,6 +246,7 @@ fn validate(path: &PathBuf) -> Result<()> {
 fn bench(nets: &[String], mut backends: Vec<String>, dir: &std::path::Path, repeats: usize, out: &std::path::Path) -> Result<()> {
     if backends.is_empty() {
         backends.push("cpu".into());
+        backends.push("cpu-event".into());
         if !crate::gpu::context::adapters().is_empty() {
             backends.push("gpu".into());
         }

@@ -43,23 +43,44 @@ pub fn coba_current(gsyn: &[f32], width: usize, idx: usize, e: &[f32], v: f32) -
     i
 }
 
-/// One step of every neuron. `e` holds the reversal potential of each input slot.
-pub fn lif_update(p: &LifParams, t: f32, e: &[f32], s: &mut LifState) {
+/// `if c { a } else { b }` on the bits: branch-free, so the update loop vectorizes with plain
+/// SSE2 (LLVM turns a float select there into a branch).
+#[inline(always)]
+fn select(c: bool, a: f32, b: f32) -> f32 {
+    let m = (c as u32).wrapping_neg();
+    f32::from_bits((a.to_bits() & m) | (b.to_bits() & !m))
+}
+
+/// One step of every neuron; returns how many spiked. `e` holds the reversal potential of each
+/// input slot.
+///
+/// Written as the shader's per-neuron body split into branch-free passes over contiguous
+/// arrays (the currents first, then the update), so the compiler vectorizes them; the
+/// arithmetic, and its order, is the shader's.
+pub fn lif_update(p: &LifParams, t: f32, e: &[f32], s: &mut LifState) -> u64 {
     let width = s.v.len();
-    for idx in 0..width {
-        let v_old = s.v[idx];
-        let i = coba_current(&s.gsyn, width, idx, e, v_old);
-        let v_new = v_old + p.dt_phi * (((p.v_rest - v_old) + p.r * i) * p.inv_tau);
-        // <= on the rounded f32 difference (SEMANTICS section 7)
-        let refractory = (t - s.t_last[idx]) <= p.tau_ref;
-        let mut v = if refractory { v_old } else { v_new };
-        let spike = v >= p.v_th;
-        if spike {
-            v = p.v_reset;
-            s.t_last[idx] = t;
+    // I = 0 + g_0 (E_0 - V) + g_1 (E_1 - V) + ..., with the old V
+    s.input.fill(0.0);
+    for (k, &ek) in e.iter().enumerate() {
+        let g = &s.gsyn[k * width..(k + 1) * width];
+        let (input, v) = (&mut s.input[..width], &s.v[..width]);
+        for k in 0..width {
+            input[k] += g[k] * (ek - v[k]);
         }
-        s.v[idx] = v;
-        s.spike[idx] = spike as u32;
-        s.input[idx] = i;
     }
+    let mut count = 0u32;
+    let (v, t_last, spike, input) = (&mut s.v[..width], &mut s.t_last[..width], &mut s.spike[..width], &s.input[..width]);
+    for k in 0..width {
+        let v_old = v[k];
+        let v_new = v_old + p.dt_phi * (((p.v_rest - v_old) + p.r * input[k]) * p.inv_tau);
+        // <= on the rounded f32 difference (SEMANTICS section 7)
+        let refractory = (t - t_last[k]) <= p.tau_ref;
+        let held = select(refractory, v_old, v_new);
+        let fired = held >= p.v_th;
+        v[k] = select(fired, p.v_reset, held);
+        t_last[k] = select(fired, t, t_last[k]);
+        spike[k] = fired as u32;
+        count += fired as u32;
+    }
+    count as u64
 }

@@ -27,6 +27,10 @@ pub struct CpuEngine {
     hist: Vec<Vec<f32>>,
     /// Per group and ring slot: the variables updated inside their window (event mode).
     active: Vec<Vec<Vec<u32>>>,
+    /// Per group: scratch for [`gating::gating_sparse`] (event mode).
+    mark: Vec<Vec<u32>>,
+    /// This step's spiking variables of the group being updated (event mode).
+    spikes: Vec<u32>,
     /// Reversal potential of each input slot, per LIF population.
     e: Vec<Vec<f32>>,
     spike_counts: Vec<u64>,
@@ -52,6 +56,8 @@ impl CpuEngine {
             sat: plan.groups.iter().map(|g| vec![SAT_INIT; b * g.n]).collect(),
             hist: plan.groups.iter().map(|g| vec![0.0; g.history * b * g.n]).collect(),
             active: plan.groups.iter().map(|g| vec![Vec::new(); g.history]).collect(),
+            mark: plan.groups.iter().map(|g| if mode == UpdateMode::Event { vec![0; b * g.n] } else { Vec::new() }).collect(),
+            spikes: Vec::new(),
             e: plan.lifs.iter().map(|l| l.inputs.iter().map(|&p| plan.projections[p].e).collect()).collect(),
             spike_counts: vec![0; net.populations.len()],
             step: 0,
@@ -76,16 +82,26 @@ impl CpuEngine {
             self.spike_counts[src.pop] += n * plan.batch as u64;
         }
         let event = plan.mode == UpdateMode::Event;
-        for (g, group) in plan.groups.iter().enumerate().filter(|(_, g)| g.pre_is_source) {
-            let stamp = &self.stamps[group.pre_slot];
+        for g in 0..self.plan.groups.len() {
+            let (plan, group) = (&self.plan, &self.plan.groups[g]);
+            if !group.pre_is_source {
+                continue;
+            }
             let n = group.n;
-            let active = event.then(|| {
-                let a = &mut self.active[g][i % group.history];
-                a.clear();
-                a
-            });
-            gating::gating(&group.params, step, t, plan.batch * n, group.history as u32, |idx| stamp[idx % n] == step, &mut self.sat[g], &mut self.hist[g], active);
+            if event {
+                let src = &plan.sources[group.pre_slot];
+                let events = &src.event_neurons[src.step_offsets[i] as usize..src.step_offsets[i + 1] as usize];
+                self.spikes.clear();
+                for b in 0..plan.batch {
+                    self.spikes.extend(events.iter().map(|&j| (b * n) as u32 + j));
+                }
+                self.gating_sparse(g, i, t);
+            } else {
+                let stamp = &self.stamps[group.pre_slot];
+                gating::gating(&group.params, step, t, plan.batch * n, group.history as u32, |idx| stamp[idx % n] == step, &mut self.sat[g], &mut self.hist[g], None);
+            }
         }
+        let plan = &self.plan;
         for proj in &plan.projections {
             let group = &plan.groups[proj.group];
             let width = plan.batch * group.n;
@@ -105,20 +121,40 @@ impl CpuEngine {
                 csr_gather::csr_gather(&proj.post_major.indptr, &proj.post_major.indices, &proj.weights, x, group.n, y);
             }
         }
-        for (l, lp) in plan.lifs.iter().enumerate() {
-            lif_update::lif_update(&lp.params, t, &self.e[l], &mut self.lifs[l]);
-            self.spike_counts[lp.pop] += self.lifs[l].spike.iter().map(|&s| s as u64).sum::<u64>();
+        for (l, lp) in self.plan.lifs.iter().enumerate() {
+            self.spike_counts[lp.pop] += lif_update::lif_update(&lp.params, t, &self.e[l], &mut self.lifs[l]);
         }
-        for (g, group) in plan.groups.iter().enumerate().filter(|(_, g)| !g.pre_is_source) {
+        for g in 0..self.plan.groups.len() {
+            let (plan, group) = (&self.plan, &self.plan.groups[g]);
+            if group.pre_is_source {
+                continue;
+            }
             let spike = &self.lifs[group.pre_slot].spike;
-            let active = event.then(|| {
-                let a = &mut self.active[g][i % group.history];
-                a.clear();
-                a
-            });
-            gating::gating(&group.params, step, t, plan.batch * group.n, group.history as u32, |idx| spike[idx] != 0, &mut self.sat[g], &mut self.hist[g], active);
+            if event {
+                self.spikes.clear();
+                self.spikes.extend(spike.iter().enumerate().filter(|(_, &s)| s != 0).map(|(idx, _)| idx as u32));
+                self.gating_sparse(g, i, t);
+            } else {
+                gating::gating(&group.params, step, t, plan.batch * group.n, group.history as u32, |idx| spike[idx] != 0, &mut self.sat[g], &mut self.hist[g], None);
+            }
         }
         self.step += 1;
+    }
+
+    /// Event mode: group `g`'s gating at step `i` from the spikes in `self.spikes`, keeping the
+    /// ring of active lists.
+    fn gating_sparse(&mut self, g: usize, i: usize, t: f32) {
+        let group = &self.plan.groups[g];
+        let h = group.history;
+        let ring = &mut self.active[g];
+        let prev = if i > 0 { std::mem::take(&mut ring[(i - 1) % h]) } else { Vec::new() };
+        let mut out = std::mem::take(&mut ring[i % h]);
+        let width = self.plan.batch * group.n;
+        gating::gating_sparse(&group.params, i as u32, t, width, h as u32, &self.spikes, &prev, &mut self.sat[g], &mut self.hist[g], &mut self.mark[g], &mut out);
+        if i > 0 && (i - 1) % h != i % h {
+            ring[(i - 1) % h] = prev;
+        }
+        ring[i % h] = out;
     }
 
     /// Writes the monitored values of the step just run into row `row` of `chunk`.
