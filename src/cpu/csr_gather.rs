@@ -22,23 +22,90 @@ pub fn csr_gather(indptr: &[u32], indices: &[u32], weights: &PlanWeights, x: Opt
         y.fill(0.0);
         return;
     };
-    let work = indices.len() * (y.len() / n_post.max(1));
-    let rows = |b: usize, c: usize, out: &mut [f32]| {
-        gather_rows(indptr, indices, weights, &x[b * n_pre..(b + 1) * n_pre], c * ROWS_PER_TASK, out)
-    };
+    let batch = y.len() / n_post.max(1);
+    if batch > 1 {
+        return gather_batched(indptr, indices, weights, x, n_pre, batch, y);
+    }
+    let work = indices.len();
     if work >= PARALLEL_MIN_WORK {
-        y.par_chunks_mut(n_post).enumerate().for_each(|(b, row)| {
-            row.par_chunks_mut(ROWS_PER_TASK).enumerate().for_each(|(c, out)| rows(b, c, out));
-        });
+        y.par_chunks_mut(ROWS_PER_TASK).enumerate().for_each(|(c, out)| gather_rows(indptr, indices, weights, x, c * ROWS_PER_TASK, out));
     } else {
-        for (b, row) in y.chunks_mut(n_post).enumerate() {
-            for (c, out) in row.chunks_mut(ROWS_PER_TASK).enumerate() {
-                rows(b, c, out);
-            }
-        }
+        gather_rows(indptr, indices, weights, x, 0, y);
     }
 }
 
+/// Batch rows gathered together, up to this many per pass over a post row's synapses.
+const BATCH_TILE: usize = 8;
+
+/// `y` written through a raw pointer by tasks that own disjoint `(batch row, post row)` cells.
+struct Out(*mut f32);
+// SAFETY: every task writes only the cells of its own post rows (see `gather_batched`).
+unsafe impl Sync for Out {}
+
+impl Out {
+    /// # Safety
+    /// `k` is in bounds of the slice `Out` was made from, and no other task writes cell `k`.
+    unsafe fn write(&self, k: usize, v: f32) {
+        unsafe { *self.0.add(k) = v };
+    }
+}
+
+/// The batched product: each synapse's index (and weight) is read once for up to
+/// [`BATCH_TILE`] batch rows, instead of once per row. Each output is still summed over the same
+/// synapses in the same order, so the result is bit-identical to the row-by-row gather.
+fn gather_batched(indptr: &[u32], indices: &[u32], weights: &PlanWeights, x: &[f32], n_pre: usize, batch: usize, y: &mut [f32]) {
+    let n_post = indptr.len() - 1;
+    let out = Out(y.as_mut_ptr());
+    let tasks = n_post.div_ceil(ROWS_PER_TASK);
+    let parallel = indices.len() * batch >= PARALLEL_MIN_WORK;
+    XT.with(|xt| {
+        let mut xt = xt.borrow_mut();
+        for b0 in (0..batch).step_by(BATCH_TILE) {
+            let bt = BATCH_TILE.min(batch - b0);
+            // the tile's rows neuron-major, so one synapse reads one cache line for all of them
+            xt.clear();
+            xt.resize(n_pre * bt, 0.0);
+            for b in 0..bt {
+                for (i, &v) in x[(b0 + b) * n_pre..(b0 + b + 1) * n_pre].iter().enumerate() {
+                    xt[i * bt + b] = v;
+                }
+            }
+            let xt = &xt[..];
+            let task = |c: usize| {
+                let (r0, r1) = (c * ROWS_PER_TASK, ((c + 1) * ROWS_PER_TASK).min(n_post));
+                for j in r0..r1 {
+                    let (start, end) = (indptr[j] as usize, indptr[j + 1] as usize);
+                    let mut acc = [0.0f32; BATCH_TILE];
+                    for e in start..end {
+                        let i = indices[e] as usize;
+                        let w = match weights {
+                            PlanWeights::Shared(w) => *w,
+                            PlanWeights::PerSynapse(w) => w[e],
+                        };
+                        for (a, &v) in acc[..bt].iter_mut().zip(&xt[i * bt..(i + 1) * bt]) {
+                            *a += w * v;
+                        }
+                    }
+                    for (b, a) in acc[..bt].iter().enumerate() {
+                        // SAFETY: (b0 + b, j) is in bounds (b0 + b < batch, j < n_post) and only
+                        // this task, which owns post rows r0..r1, writes it.
+                        unsafe { out.write((b0 + b) * n_post + j, *a) };
+                    }
+                }
+            };
+            if parallel {
+                (0..tasks).into_par_iter().for_each(task);
+            } else {
+                (0..tasks).for_each(task);
+            }
+        }
+    });
+}
+
+thread_local! {
+    /// Scratch for the neuron-major copy of a batch tile (kept, so no step allocates).
+    static XT: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
 /// Rows `r0 .. r0 + out.len()` of one batch row: the loop of one shader invocation per row.
 fn gather_rows(indptr: &[u32], indices: &[u32], weights: &PlanWeights, x: &[f32], r0: usize, out: &mut [f32]) {
     for (k, o) in out.iter_mut().enumerate() {
