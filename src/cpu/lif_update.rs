@@ -59,11 +59,20 @@ fn select(c: bool, a: f32, b: f32) -> f32 {
 /// arithmetic, and its order, is the shader's.
 pub fn lif_update(p: &LifParams, t: f32, e: &[f32], s: &mut LifState) -> u64 {
     let width = s.v.len();
-    // I = 0 + g_0 (E_0 - V) + g_1 (E_1 - V) + ..., with the old V
-    s.input.fill(0.0);
-    for (k, &ek) in e.iter().enumerate() {
-        let g = &s.gsyn[k * width..(k + 1) * width];
-        let (input, v) = (&mut s.input[..width], &s.v[..width]);
+    // I = 0 + g_0 (E_0 - V) + g_1 (E_1 - V) + ..., with the old V; the first term is written
+    // (`0 + x`, as the shader adds it to 0) rather than added to a cleared array
+    let (input, v) = (&mut s.input[..width], &s.v[..width]);
+    match e.first() {
+        None => input.fill(0.0),
+        Some(&e0) => {
+            let g = &s.gsyn[..width];
+            for k in 0..width {
+                input[k] = 0.0 + g[k] * (e0 - v[k]);
+            }
+        }
+    }
+    for (k_in, &ek) in e.iter().enumerate().skip(1) {
+        let g = &s.gsyn[k_in * width..(k_in + 1) * width];
         for k in 0..width {
             input[k] += g[k] * (ek - v[k]);
         }
