@@ -41,3 +41,5 @@ fi
 
 cargo --version
 cargo test --release "$@"
+# the per-kernel benchmarks, shrunk, so they keep building and running
+SPIKEGPU_BENCH_SMALL=1 cargo bench --bench kernels

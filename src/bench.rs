@@ -11,19 +11,29 @@ use std::time::Instant;
 /// One measured run.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct BenchResult {
+    /// Benchmark network name (file stem in `benches/networks/`).
     pub net: String,
+    /// Backend that ran it (`cpu`, `cpu-event` or `gpu`).
     pub backend: String,
+    /// Device the backend ran on, as the run reported it.
     pub device: String,
+    /// Number of synapses in the network.
     pub synapses: u64,
+    /// Number of simulation steps run.
     pub steps: u64,
     /// Whole process: parse, build, simulate, write outputs.
     pub process_seconds: f64,
     /// The simulation loop alone (with monitor readback and writing).
     pub sim_seconds: f64,
+    /// Simulation steps per second of `sim_seconds`.
     pub steps_per_second: f64,
+    /// Synapses times steps times batch rows, per second of `sim_seconds`.
     pub synapse_updates_per_second: f64,
+    /// Peak resident memory of the child process, MiB (absent where the OS does not report it).
     pub peak_memory_mib: Option<f64>,
+    /// Spikes per population, from the run's `summary.json`.
     pub spike_counts: serde_json::Value,
+    /// Mean firing rate per population, Hz, from the run's `summary.json`.
     pub rates_hz: serde_json::Value,
 }
 

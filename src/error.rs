@@ -9,12 +9,19 @@ pub enum Error {
     /// The network description is malformed or inconsistent. `path` is the JSON path of the
     /// offending field (e.g. `projections[0].connectivity.indices[5]`).
     #[error("{path}: {msg}")]
-    Invalid { path: String, msg: String },
+    Invalid {
+        /// JSON path of the offending field.
+        path: String,
+        /// What is wrong with it.
+        msg: String,
+    },
 
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {
+        /// The file that could not be read or written.
         path: PathBuf,
+        /// The underlying I/O error.
         #[source]
         source: std::io::Error,
     },
@@ -26,8 +33,11 @@ pub enum Error {
     /// The network needs more of a resource than the adapter (or the machine) offers.
     #[error("{what}: needs {requested} bytes, but the limit is {available} bytes")]
     ResourceLimit {
+        /// The resource that ran short (e.g. a buffer).
         what: String,
+        /// Bytes the network needs.
         requested: u64,
+        /// Bytes the adapter or machine allows.
         available: u64,
     },
 

@@ -130,14 +130,20 @@ impl Drop for OutputDir {
 /// `summary.json`.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Summary {
+    /// Which backend and device ran the simulation.
     #[serde(flatten)]
     pub backend: BackendInfo,
+    /// Number of steps run.
     pub steps: usize,
+    /// Time step, ms.
     pub dt_ms: f64,
+    /// Number of batch copies.
     pub batch: usize,
+    /// Number of synapses in the network.
     pub synapses: u64,
     /// Seconds spent simulating (including monitor readback and writing).
     pub wall_seconds: f64,
+    /// Simulation steps per second of `wall_seconds`.
     pub steps_per_second: f64,
     /// Synapses times steps times batch rows, per second of `wall_seconds`.
     pub synapse_updates_per_second: f64,
@@ -161,6 +167,7 @@ pub fn peak_memory_mib() -> Option<f64> {
 }
 
 impl Summary {
+    /// Builds the summary of a finished run of `net`.
     pub fn new(net: &Network, synapses: u64, info: BackendInfo, stats: &RunStats, wall_seconds: f64) -> Self {
         let duration_s = net.steps as f64 * net.dt / 1000.0;
         let mut spike_counts = serde_json::Map::new();

@@ -4,7 +4,7 @@
 //!
 //! [`write_figure`] draws one panel per monitor, stacked vertically over a shared time axis;
 //! [`write_seed_figure`] draws the three-panel figure of BrainPy's `brainpy.dyn.AMPA` example.
-//! Both go through the same panel-drawing code ([`render`]).
+//! Both go through the same panel-drawing code (`render`).
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -68,7 +68,9 @@ pub struct Trace<'a> {
     pub name: &'a str,
     /// What it records (e.g. `post.V`).
     pub target: &'a str,
+    /// Dimensions of `data`: `[steps, n]` or `[steps, batch, n]`.
     pub shape: &'a [usize],
+    /// The recorded values.
     pub data: TraceData<'a>,
 }
 

@@ -7,6 +7,7 @@ use crate::model::{Network, Target};
 /// The values of one monitor over one chunk of steps, row-major `[steps, batch * n]`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum MonitorData {
+    /// Continuous values (conductance, potential, current).
     F32(Vec<f32>),
     /// Spikes, 1 or 0.
     Spike(Vec<u8>),
@@ -21,6 +22,7 @@ impl MonitorData {
         }
     }
 
+    /// Number of values.
     pub fn len(&self) -> usize {
         match self {
             MonitorData::F32(v) => v.len(),
@@ -28,6 +30,7 @@ impl MonitorData {
         }
     }
 
+    /// Whether there are no values.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -45,8 +48,11 @@ impl MonitorData {
 /// Monitored values of steps `start .. start + steps`, one entry per network monitor in order.
 #[derive(Clone, Debug)]
 pub struct Chunk {
+    /// First step of the chunk.
     pub start: usize,
+    /// Number of steps in the chunk.
     pub steps: usize,
+    /// Values of each monitor, in network monitor order.
     pub data: Vec<MonitorData>,
 }
 

@@ -56,7 +56,8 @@ pub fn gating(
 ///
 /// `spikes` lists this step's spiking variables (`b * n + i`), `prev_active` those inside their
 /// window last step; the ones inside now are written to `active`. `mark` (one word per variable)
-/// deduplicates candidates; its contents are private to this function.
+/// deduplicates candidates and `on_values` is scratch; their contents are private to this
+/// function (the engine keeps them so no step allocates).
 #[allow(clippy::too_many_arguments)] // one argument per piece of state
 pub fn gating_sparse(
     p: &GatingParams,
@@ -69,6 +70,7 @@ pub fn gating_sparse(
     sat: &mut [f32],
     hist: &mut [f32],
     mark: &mut [u32],
+    on_values: &mut Vec<f32>,
     active: &mut Vec<u32>,
 ) {
     let (old, new) = ring_slots(step, history);
@@ -79,7 +81,7 @@ pub fn gating_sparse(
     // the window variables first, while the old values are still in place (history 1 updates
     // in place)
     active.clear();
-    let mut on_values = Vec::with_capacity(prev_active.len() + spikes.len());
+    on_values.clear();
     for &idx in prev_active.iter().chain(spikes) {
         let i = idx as usize;
         if mark[i] == step.wrapping_add(1) {
@@ -106,7 +108,7 @@ pub fn gating_sparse(
             }
         }
     }
-    for (&idx, &v) in active.iter().zip(&on_values) {
+    for (&idx, &v) in active.iter().zip(on_values.iter()) {
         hist[n + idx as usize] = v;
     }
 }
@@ -130,13 +132,14 @@ mod tests {
                 let (mut sat_d, mut hist_d) = (vec![-1e7f32; width], vec![0.0f32; width * history as usize]);
                 let (mut sat_s, mut hist_s) = (sat_d.clone(), hist_d.clone());
                 let mut mark = vec![0u32; width];
+                let mut scratch = Vec::new();
                 let (mut prev, mut active) = (Vec::new(), Vec::new());
                 for step in 0..3000u32 {
                     let t = step as f32 * 0.1;
                     let spikes: Vec<u32> = (0..width as u32).filter(|_| rng.random_bool(0.02)).collect();
                     let mut on_dense = Vec::new();
                     gating(&p, step, t, width, history, |i| spikes.contains(&(i as u32)), &mut sat_d, &mut hist_d, Some(&mut on_dense));
-                    gating_sparse(&p, step, t, width, history, &spikes, &prev, &mut sat_s, &mut hist_s, &mut mark, &mut active);
+                    gating_sparse(&p, step, t, width, history, &spikes, &prev, &mut sat_s, &mut hist_s, &mut mark, &mut scratch, &mut active);
                     let slot = (step % history) as usize * width;
                     for k in 0..width {
                         assert_eq!(hist_d[slot + k].to_bits(), hist_s[slot + k].to_bits(), "seed {seed}, step {step}, variable {k}");

@@ -6,7 +6,9 @@ use crate::model::plan::LifParams;
 /// The state of one LIF population, batch-major (`b * n + i`).
 #[derive(Clone, Debug)]
 pub struct LifState {
+    /// Membrane potential, mV.
     pub v: Vec<f32>,
+    /// Time of each neuron's last spike, ms (`T_LAST_INIT` before the first).
     pub t_last: Vec<f32>,
     /// 1 where the neuron spiked this step.
     pub spike: Vec<u32>,
@@ -20,6 +22,7 @@ pub struct LifState {
 pub const T_LAST_INIT: f32 = -1e7;
 
 impl LifState {
+    /// Initial state from the batch-major initial V, with `inputs` conductance slots.
     pub fn new(v_init: &[f32], inputs: usize) -> Self {
         let w = v_init.len();
         LifState {

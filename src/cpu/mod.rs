@@ -31,6 +31,8 @@ pub struct CpuEngine {
     mark: Vec<Vec<u32>>,
     /// This step's spiking variables of the group being updated (event mode).
     spikes: Vec<u32>,
+    /// Scratch of [`gating::gating_sparse`].
+    on_values: Vec<f32>,
     /// Reversal potential of each input slot, per LIF population.
     e: Vec<Vec<f32>>,
     spike_counts: Vec<u64>,
@@ -58,6 +60,7 @@ impl CpuEngine {
             active: plan.groups.iter().map(|g| vec![Vec::new(); g.history]).collect(),
             mark: plan.groups.iter().map(|g| if mode == UpdateMode::Event { vec![0; b * g.n] } else { Vec::new() }).collect(),
             spikes: Vec::new(),
+            on_values: Vec::new(),
             e: plan.lifs.iter().map(|l| l.inputs.iter().map(|&p| plan.projections[p].e).collect()).collect(),
             spike_counts: vec![0; net.populations.len()],
             step: 0,
@@ -150,7 +153,7 @@ impl CpuEngine {
         let prev = if i > 0 { std::mem::take(&mut ring[(i - 1) % h]) } else { Vec::new() };
         let mut out = std::mem::take(&mut ring[i % h]);
         let width = self.plan.batch * group.n;
-        gating::gating_sparse(&group.params, i as u32, t, width, h as u32, &self.spikes, &prev, &mut self.sat[g], &mut self.hist[g], &mut self.mark[g], &mut out);
+        gating::gating_sparse(&group.params, i as u32, t, width, h as u32, &self.spikes, &prev, &mut self.sat[g], &mut self.hist[g], &mut self.mark[g], &mut self.on_values, &mut out);
         if i > 0 && (i - 1) % h != i % h {
             ring[(i - 1) % h] = prev;
         }

@@ -14,10 +14,15 @@ pub const STEP_STRIDE: u64 = 256;
 
 /// Source of the shared prelude and of each kernel.
 pub const COMMON_WGSL: &str = include_str!("../../shaders/shared/common.wgsl");
+/// Source of the `spike_input` kernel.
 pub const SPIKE_INPUT_WGSL: &str = include_str!("../../shaders/spike_input.wgsl");
+/// Source of the `gating` kernel.
 pub const GATING_WGSL: &str = include_str!("../../shaders/gating.wgsl");
+/// Source of the `csr_gather` kernel.
 pub const CSR_GATHER_WGSL: &str = include_str!("../../shaders/csr_gather.wgsl");
+/// Source of the `lif_update` kernel.
 pub const LIF_UPDATE_WGSL: &str = include_str!("../../shaders/lif_update.wgsl");
+/// Source of the `record` kernel.
 pub const RECORD_WGSL: &str = include_str!("../../shaders/record.wgsl");
 
 /// The full source of a kernel: the shared prelude, then the kernel.
@@ -29,11 +34,17 @@ pub fn full_source(kernel: &str) -> String {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct StepInfo {
+    /// Index of this step in the run.
     pub step: u32,
+    /// Time of this step, ms (`step * dt` rounded as the CPU engine does).
     pub t: f32,
+    /// Row of this step in the chunk's monitor buffers.
     pub row: u32,
+    /// First of this step's source events in the event buffer.
     pub ev_start: u32,
+    /// End (exclusive) of this step's source events in the event buffer.
     pub ev_end: u32,
+    /// Padding to the WGSL layout.
     pub _pad: [u32; 3],
 }
 
@@ -41,16 +52,27 @@ pub struct StepInfo {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct GatingParams {
+    /// `alpha * T`, the gating rate while transmitter is present.
     pub alpha_t: f32,
+    /// Gating closing rate, 1/ms.
     pub beta: f32,
+    /// Transmitter pulse duration, ms.
     pub t_dur: f32,
+    /// `dt_phi` while transmitter is present.
     pub dt_phi_on: f32,
+    /// `dt_phi` outside the transmitter window.
     pub dt_phi_off: f32,
+    /// Values over all batch copies: `batch * n`.
     pub width: u32,
+    /// Number of pre neurons in the group.
     pub n: u32,
+    /// Number of slots in the group's history ring.
     pub history: u32,
+    /// Offset of the pre population in the spike stamp buffer.
     pub spike_base: u32,
+    /// 1 when the pre population is a spike source (stamps), 0 when it is LIF (flags).
     pub from_stamp: u32,
+    /// Padding to the WGSL layout.
     pub _pad: [u32; 2],
 }
 
@@ -58,17 +80,29 @@ pub struct GatingParams {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct GatherParams {
+    /// Post rows in this dispatch's slice.
     pub rows: u32,
+    /// First post row of this slice.
     pub row_start: u32,
+    /// Number of pre neurons.
     pub n_pre: u32,
+    /// Number of post neurons.
     pub n_post: u32,
+    /// Number of batch copies.
     pub batch: u32,
+    /// Steps between the newest gating value and the one read.
     pub lag: u32,
+    /// Number of slots in the pre group's history ring.
     pub history: u32,
+    /// 0 when the newest gating value is this step's (source pre), 1 when last step's (LIF pre).
     pub newest_back: u32,
+    /// This projection's slot offset in the post conductance buffer.
     pub out_base: u32,
+    /// 1 to read per-synapse weights, 0 to use `shared_w`.
     pub per_synapse: u32,
+    /// The weight of every synapse when `per_synapse` is 0.
     pub shared_w: f32,
+    /// Padding to the WGSL layout.
     pub _pad: u32,
 }
 
@@ -76,17 +110,29 @@ pub struct GatherParams {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct LifParams {
+    /// Values over all batch copies: `batch * n`.
     pub width: u32,
+    /// Number of projections onto this population.
     pub n_inputs: u32,
+    /// Index of this population's spike counter.
     pub count_slot: u32,
+    /// Padding to the WGSL layout.
     pub _pad0: u32,
+    /// Resting potential, mV.
     pub v_rest: f32,
+    /// Spike threshold, mV.
     pub v_th: f32,
+    /// Reset potential after a spike, mV.
     pub v_reset: f32,
+    /// Membrane resistance.
     pub r: f32,
+    /// `1/tau`, 1/ms.
     pub inv_tau: f32,
+    /// `dt_phi` of the membrane equation.
     pub dt_phi: f32,
+    /// Refractory period, ms.
     pub tau_ref: f32,
+    /// Padding to the WGSL layout.
     pub _pad1: f32,
 }
 
@@ -94,38 +140,59 @@ pub struct LifParams {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct RecordParams {
+    /// What to record: one of [`record_mode`].
     pub mode: u32,
+    /// Values per step: `batch * n`.
     pub width: u32,
+    /// Neurons per batch copy.
     pub n: u32,
+    /// Offset of the recorded values in the float source buffer.
     pub src_base: u32,
+    /// Slots of the source history ring (ring mode).
     pub history: u32,
+    /// First conductance input slot summed (current mode).
     pub slot_start: u32,
+    /// End (exclusive) of the conductance input slots summed (current mode).
     pub slot_end: u32,
+    /// Offset of the population in the spike stamp buffer (stamp mode).
     pub stamp_base: u32,
 }
 
 /// `MODE_*` constants of `record.wgsl`.
 pub mod record_mode {
+    /// Copy floats from `src_base`.
     pub const COPY: u32 = 0;
+    /// Read a gating group's history ring at this step's slot.
     pub const RING: u32 = 1;
+    /// LIF spike flags.
     pub const SPIKE: u32 = 2;
+    /// Spike-source stamps equal to this step.
     pub const STAMP: u32 = 3;
+    /// Synaptic current summed over input slots: `g * (E - V)`.
     pub const CURRENT: u32 = 4;
 }
 
 /// One compiled kernel: its pipeline and the layout of its own bind group (group 1).
 pub struct Kernel {
+    /// The compute pipeline.
     pub pipeline: wgpu::ComputePipeline,
+    /// Layout of the kernel's own bind group (group 1).
     pub layout: wgpu::BindGroupLayout,
 }
 
 /// All kernels plus the step-table layout (group 0) they share.
 pub struct Kernels {
+    /// Layout of the step table bind group (group 0).
     pub step_layout: wgpu::BindGroupLayout,
+    /// Stamps spike-source neurons firing this step.
     pub spike_input: Kernel,
+    /// Updates a group's gating state into its history ring.
     pub gating: Kernel,
+    /// Post-major gather of delayed gating into post conductances.
     pub csr_gather: Kernel,
+    /// COBA currents and one LifRef step.
     pub lif_update: Kernel,
+    /// Copies one monitored variable into its chunk buffer.
     pub record: Kernel,
 }
 

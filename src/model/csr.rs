@@ -7,7 +7,9 @@ use crate::error::{Error, Result};
 /// are post neurons; after [`Csr::transpose`] rows are post and columns are pre.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Csr {
+    /// Number of rows.
     pub n_rows: usize,
+    /// Number of columns.
     pub n_cols: usize,
     /// `n_rows + 1` offsets into `indices`, non-decreasing, from 0 to `indices.len()`.
     pub indptr: Vec<u32>,

@@ -1,6 +1,6 @@
 //! The network description: plain, validated data with no backend state.
 //!
-//! Two doors lead here: the JSON network file ([`file`]) and the Rust builder ([`builder`]).
+//! Two doors lead here: the JSON network file ([`mod@file`]) and the Rust builder ([`builder`]).
 //! Both end in [`Network::validate`], so a network built in code gets exactly the checks a
 //! file gets. Backends never see unvalidated data.
 
@@ -23,16 +23,22 @@ pub struct Network {
     pub steps: usize,
     /// Independent copies of the network sharing connectivity and inputs.
     pub batch: usize,
+    /// Neuron groups, referenced by index elsewhere.
     pub populations: Vec<Population>,
+    /// Synaptic connections between populations.
     pub projections: Vec<Projection>,
+    /// Variables to record.
     pub monitors: Vec<Monitor>,
 }
 
 /// A group of neurons of one model.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Population {
+    /// Population name, unique in the network.
     pub name: String,
+    /// Number of neurons.
     pub size: usize,
+    /// Neuron model and its parameters.
     pub model: NeuronModel,
 }
 
@@ -48,6 +54,7 @@ pub enum NeuronModel {
 /// Spike events of a spike-time group, kept in the file's order (sorting happens in [`Plan`]).
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct SpikeTimes {
+    /// Neuron of each spike event.
     pub indices: Vec<u32>,
     /// Spike times in ms, already rounded to f32 as BrainPy stores them.
     pub times: Vec<f32>,
@@ -56,8 +63,11 @@ pub struct SpikeTimes {
 /// `LifRef` parameters and initial state.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LifRef {
+    /// Resting potential, mV.
     pub v_rest: f32,
+    /// Spike threshold, mV.
     pub v_th: f32,
+    /// Reset potential after a spike, mV.
     pub v_reset: f32,
     /// Membrane time constant, ms.
     pub tau: f32,
@@ -65,14 +75,18 @@ pub struct LifRef {
     pub tau_ref: f32,
     /// Membrane resistance.
     pub r: f32,
+    /// Initial membrane potential, mV.
     pub v_init: VInit,
 }
 
 /// The initial membrane potential: one value, one per neuron, or one row per batch copy.
 #[derive(Clone, Debug, PartialEq)]
 pub enum VInit {
+    /// One value for every neuron.
     Scalar(f32),
+    /// One value per neuron, shared by all batch copies.
     PerNeuron(Vec<f32>),
+    /// One row of per-neuron values per batch copy.
     PerBatch(Vec<Vec<f32>>),
 }
 
@@ -100,7 +114,9 @@ impl Population {
 /// The kinetic synapse models (two-state Markov gating, BrainPy's `AMPA` and `GABAa`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SynapseKind {
+    /// Excitatory AMPA receptor.
     Ampa,
+    /// Inhibitory GABAa receptor.
     Gabaa,
 }
 
@@ -108,8 +124,11 @@ pub enum SynapseKind {
 /// `T_dur` ms after each pre spike.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Synapse {
+    /// Which kinetic model.
     pub kind: SynapseKind,
+    /// Opening rate, 1/(mM ms).
     pub alpha: f32,
+    /// Closing rate, 1/ms.
     pub beta: f32,
     /// Transmitter concentration during the pulse (`T`).
     pub t_conc: f32,
@@ -143,7 +162,9 @@ impl Synapse {
 /// pre-major CSR order.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Weights {
+    /// One weight for every synapse.
     Shared(f32),
+    /// One weight per synapse, in pre-major CSR order.
     PerSynapse(Vec<f32>),
 }
 
@@ -157,17 +178,21 @@ pub struct Coba {
 /// A `ProjAlignPreMg2` projection: pre gating state, optional delay, CSR product, COBA output.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Projection {
+    /// Projection name, unique in the network.
     pub name: String,
     /// Index into [`Network::populations`].
     pub pre: usize,
     /// Index into [`Network::populations`]; always a LIF population.
     pub post: usize,
+    /// Gating-variable parameters.
     pub synapse: Synapse,
     /// Delay of the gating state in ms; `None` means none.
     pub delay_ms: Option<f64>,
     /// Pre-major (rows = pre, columns = post) connectivity, as BrainPy and SciPy store it.
     pub conn: Csr,
+    /// Synaptic weights.
     pub weights: Weights,
+    /// Conductance-based output onto the post neuron.
     pub output: Coba,
 }
 
@@ -176,6 +201,7 @@ pub struct Projection {
 pub struct Monitor {
     /// The output name (file `<name>.npy`).
     pub name: String,
+    /// The recorded variable.
     pub target: Target,
 }
 

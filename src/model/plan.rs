@@ -31,9 +31,11 @@ pub fn dt_phi(dt: f32, lin: f32) -> f32 {
 /// Derived gating parameters of one synapse description.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct GatingParams {
+    /// Closing rate, 1/ms.
     pub beta: f32,
     /// `alpha * T`, the rate while transmitter is present.
     pub alpha_t: f32,
+    /// Transmitter pulse duration, ms.
     pub t_dur: f32,
     /// `dt_phi` while transmitter is present (`lin = -(alpha*T + beta)`).
     pub dt_phi_on: f32,
@@ -44,6 +46,7 @@ pub struct GatingParams {
 }
 
 impl GatingParams {
+    /// Derives the parameters of `s` for time step `dt` (ms).
     pub fn new(s: &Synapse, dt: f32) -> Self {
         let alpha_t = s.alpha * s.t_conc;
         GatingParams {
@@ -60,21 +63,28 @@ impl GatingParams {
 /// Derived LifRef parameters.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LifParams {
+    /// Resting potential, mV.
     pub v_rest: f32,
+    /// Spike threshold, mV.
     pub v_th: f32,
+    /// Reset potential after a spike, mV.
     pub v_reset: f32,
+    /// Membrane resistance.
     pub r: f32,
     /// `1/tau` (XLA turns the division by tau into this multiplication).
     pub inv_tau: f32,
     /// `dt_phi` of the membrane equation (`lin = -1/tau`).
     pub dt_phi: f32,
+    /// Refractory period, ms.
     pub tau_ref: f32,
 }
 
 /// One spike-time population, its events sorted by firing step.
 #[derive(Clone, Debug)]
 pub struct SourcePlan {
+    /// Index into [`Network::populations`].
     pub pop: usize,
+    /// Number of neurons.
     pub n: usize,
     /// Neuron of each event, ordered by the step it fires at.
     pub event_neurons: Vec<u32>,
@@ -86,8 +96,11 @@ pub struct SourcePlan {
 /// the currents in that order).
 #[derive(Clone, Debug)]
 pub struct LifPlan {
+    /// Index into [`Network::populations`].
     pub pop: usize,
+    /// Number of neurons.
     pub n: usize,
+    /// Derived neuron parameters.
     pub params: LifParams,
     /// Batch-major initial V.
     pub v_init: Vec<f32>,
@@ -101,14 +114,18 @@ pub struct LifPlan {
 /// *is* the gating state, so no separate copy exists.
 #[derive(Clone, Debug)]
 pub struct GatingGroup {
+    /// Index into [`Network::populations`] of the pre population.
     pub pre: usize,
     /// Whether the pre population is a spike source (its group updates before the projections),
     /// or a LIF population (its group updates at the end of the step).
     pub pre_is_source: bool,
     /// Index into [`Plan::sources`] or [`Plan::lifs`].
     pub pre_slot: usize,
+    /// Number of pre neurons (gating values per batch copy).
     pub n: usize,
+    /// The shared synapse description.
     pub synapse: Synapse,
+    /// Derived gating parameters.
     pub params: GatingParams,
     /// Ring length: the largest lag of its projections, plus one.
     pub history: usize,
@@ -117,6 +134,7 @@ pub struct GatingGroup {
 /// Post-major synaptic weights.
 #[derive(Clone, Debug, PartialEq)]
 pub enum PlanWeights {
+    /// One weight for every synapse.
     Shared(f32),
     /// One per entry of [`ProjPlan::post_major`].
     PerSynapse(Vec<f32>),
@@ -125,6 +143,7 @@ pub enum PlanWeights {
 /// One projection, ready to run as a post-major gather.
 #[derive(Clone, Debug)]
 pub struct ProjPlan {
+    /// Index into [`Plan::groups`] of the gating state it reads.
     pub group: usize,
     /// Steps between the newest gating value and the one this projection reads.
     pub lag: usize,
@@ -137,6 +156,7 @@ pub struct ProjPlan {
     /// Rows = pre neurons, the file's layout (event mode, which scatters from active pre
     /// neurons; empty in dense mode). Its weights are `weights` in that order.
     pub pre_major: super::Csr,
+    /// Synaptic weights.
     pub weights: PlanWeights,
     /// COBA reversal potential.
     pub e: f32,
@@ -170,21 +190,32 @@ impl std::str::FromStr for UpdateMode {
 /// What each population is in the plan.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PopSlot {
+    /// A spike source: index into [`Plan::sources`].
     Source(usize),
+    /// A LIF population: index into [`Plan::lifs`].
     Lif(usize),
 }
 
 /// The executable schedule of a network, shared by both engines.
 #[derive(Clone, Debug)]
 pub struct Plan {
+    /// How projections compute the post conductance.
     pub mode: UpdateMode,
+    /// Time step, ms.
     pub dt: f32,
+    /// Number of steps to run.
     pub steps: usize,
+    /// Number of batch copies.
     pub batch: usize,
+    /// What each network population is, by population index.
     pub pops: Vec<PopSlot>,
+    /// Spike-time populations.
     pub sources: Vec<SourcePlan>,
+    /// LIF populations.
     pub lifs: Vec<LifPlan>,
+    /// Shared gating states.
     pub groups: Vec<GatingGroup>,
+    /// Projections, in registration order.
     pub projections: Vec<ProjPlan>,
 }
 

@@ -1000,8 +1000,9 @@ pub fn random_network_json(seed: u64, opts: &NetOpts) -> Value {
     for (name, n_post, r) in lifs.clone() {
         let (src, n_pre, rate) = srcs[rng.random_range(0..srcs.len())].clone();
         let p = (10.0 / n_pre as f64).min(1.0);
-        let w = round2((0.6 / r / (n_pre as f64 * p * rate * 1.1)).clamp(0.2, 30.0));
-        let syn = if rng.random_bool(0.7) { ampa_shared.clone() } else { random_syn(&mut rng, "ampa") };
+        // (the shared AMPA description always: a random one with a weak alpha could starve it)
+        let w = round2((1.0 / r / (n_pre as f64 * p * rate * 1.1)).clamp(0.3, 60.0));
+        let syn = ampa_shared.clone();
         proj(&mut rng, &src, n_pre, &name, n_post, syn, 0.0, w, p);
         // A second projection onto the same population: inhibition from a source.
         if rng.random_bool(0.6) {
