@@ -12,7 +12,7 @@ struct GatingParams {
     history: u32,    // ring slots
     spike_base: u32, // offset of this population in the stamp buffer
     from_stamp: u32, // 1: pre is a spike source (stamps), 0: a LIF population (flags)
-    _pad0: u32,
+    record_on: u32,  // 1: event mode, write on_hist (which variables were inside their window)
     _pad1: u32,
 }
 
@@ -20,6 +20,7 @@ struct GatingParams {
 @group(1) @binding(1) var<storage, read> pre_spike: array<u32>;
 @group(1) @binding(2) var<storage, read_write> sat: array<f32>;
 @group(1) @binding(3) var<storage, read_write> hist: array<f32>;
+@group(1) @binding(4) var<storage, read_write> on_hist: array<u32>; // ring like hist (event mode)
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
@@ -41,6 +42,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     }
     // strict <, on the rounded f32 difference (SEMANTICS section 3)
     let on = (now.t - s) < p.t_dur;
+    if (p.record_on != 0u) {
+        on_hist[(now.step % p.history) * p.width + idx] = select(0u, 1u, on);
+    }
     var g = 0.0;
     if (now.step > 0u) {
         g = hist[((now.step - 1u) % p.history) * p.width + idx];

@@ -50,7 +50,7 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
         /// Projection update: `dense` (every synapse every step, the reference) or `event`
-        /// (exact event-driven, CPU engine only).
+        /// (exact event-driven: only synapses of pre neurons inside their transmitter window).
         #[arg(long, default_value = "dense")]
         mode: UpdateMode,
     },
@@ -106,24 +106,18 @@ pub fn open_backend(choice: BackendChoice, net: &Network) -> Result<Box<dyn Back
     open_backend_with(choice, UpdateMode::Dense, crate::gpu::engine::DEFAULT_CHUNK_STEPS, net)
 }
 
-/// Opens the engine the user asked for. The event-driven update exists on the CPU engine only:
-/// asking for it runs there (with a notice when the GPU was asked for).
+/// Opens the engine the user asked for, with an update mode and the chunk length the GPU
+/// engine sizes its buffers for.
 pub fn open_backend_with(choice: BackendChoice, mode: UpdateMode, chunk: usize, net: &Network) -> Result<Box<dyn Backend>> {
-    let opts = crate::gpu::GpuOptions { chunk_steps: Some(chunk), ..Default::default() };
-    if mode == UpdateMode::Event {
-        if choice == BackendChoice::Gpu {
-            return Err(Error::invalid("--mode", "the event-driven update runs on the CPU engine only (use --backend cpu or auto)"));
-        }
-        return Ok(Box::new(crate::cpu::CpuEngine::with_mode(net, mode)?));
-    }
+    let opts = crate::gpu::GpuOptions { chunk_steps: Some(chunk), mode, ..Default::default() };
     match choice {
-        BackendChoice::Cpu => Ok(Box::new(crate::cpu::CpuEngine::new(net)?)),
+        BackendChoice::Cpu => Ok(Box::new(crate::cpu::CpuEngine::with_mode(net, mode)?)),
         BackendChoice::Gpu => Ok(Box::new(crate::gpu::GpuEngine::with_context(crate::gpu::GpuContext::new()?, net, opts)?)),
         BackendChoice::Auto => match crate::gpu::GpuContext::new() {
             Ok(ctx) => Ok(Box::new(crate::gpu::GpuEngine::with_context(ctx, net, opts)?)),
             Err(Error::NoAdapter(why)) => {
                 eprintln!("notice: no GPU adapter ({why}); running on the CPU engine");
-                Ok(Box::new(crate::cpu::CpuEngine::new(net)?))
+                Ok(Box::new(crate::cpu::CpuEngine::with_mode(net, mode)?))
             }
             Err(e) => Err(e),
         },

@@ -16,6 +16,7 @@ use common::{Tol, VInitMode};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use spikegpu::cpu::CpuEngine;
+use spikegpu::model::plan::UpdateMode;
 use spikegpu::gpu::context::gpu_required;
 use spikegpu::gpu::{GpuContext, GpuEngine, GpuOptions};
 use spikegpu::model::{
@@ -564,4 +565,63 @@ fn long_run_with_a_small_monitor_builds() {
         Ok(eng) => eng.context().take_errors().unwrap(),
         Err(e) => panic!("{test}: a 2-neuron network of {steps} steps does not build (max buffer {limit} bytes): {e}"),
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Event-driven update on the GPU: against the CPU engine's event mode (the same fixed-point
+// sums; only FMA contraction in the GPU's delta and finalize can differ) and against BrainPy.
+// ---------------------------------------------------------------------------------------------
+
+fn event_opts() -> GpuOptions {
+    GpuOptions { mode: UpdateMode::Event, ..Default::default() }
+}
+
+fn run_cpu_event(net: &Network, chunk: usize) -> Vec<MonitorData> {
+    let mut eng = CpuEngine::with_mode(net, UpdateMode::Event).unwrap();
+    run_collect(&mut eng, net, chunk).unwrap().0
+}
+
+#[test]
+fn event_mode_golden_cases_on_gpu() {
+    let test = "event_mode_golden_cases_on_gpu";
+    for path in common::golden_case_paths() {
+        let case = common::load_golden(&path);
+        let Some(ctx) = context(test) else { return };
+        let (gpu, _) = run_gpu_with(test, ctx, &case.net, event_opts(), 1000);
+        let rep = common::compare(&case.net, &gpu, &case.expected, &Tol::golden(), &format!("{} (GPU, event mode)", case.name));
+        println!("{rep}");
+        rep.assert_ok(&format!("{}: GPU event mode against BrainPy", case.name));
+        let cpu = run_cpu_event(&case.net, 1000);
+        assert_gpu_matches_cpu(&format!("{} (event mode)", case.name), &case.net, &gpu, &cpu);
+    }
+}
+
+#[test]
+fn event_mode_random_networks_on_gpu() {
+    let test = "event_mode_random_networks_on_gpu";
+    for seed in common::test_seeds(2) {
+        let net = common::random_network(seed, &common::NetOpts { steps: 2000, batch: Some(3), ..Default::default() });
+        let Some(ctx) = context(test) else { return };
+        let (gpu, _) = run_gpu_with(test, ctx, &net, event_opts(), 333);
+        let cpu = run_cpu_event(&net, 333);
+        assert_gpu_matches_cpu(&format!("seed {seed} (event mode)"), &net, &gpu, &cpu);
+        // sliced: bindings as small as the longest pre row allows, so most rows get their own
+        // slice; the sums are the same
+        let longest = net.projections.iter().flat_map(|p| (0..p.conn.n_rows).map(|r| p.conn.row(r).len())).max().unwrap_or(1);
+        let Some(ctx) = context(test) else { return };
+        let opts = GpuOptions { max_binding_bytes: Some(4 * longest.max(1) as u64), ..event_opts() };
+        let (sliced, _) = run_gpu_with(test, ctx, &net, opts, 333);
+        assert!(bit_identical(&gpu, &sliced), "seed {seed}: sliced event-mode run differs from the unsliced one");
+    }
+}
+
+#[test]
+fn event_mode_large_recurrent_network_on_gpu() {
+    let test = "event_mode_large_recurrent_network_on_gpu";
+    let seed = common::test_seeds(1)[0];
+    let net = large_network(seed);
+    let Some(ctx) = context(test) else { return };
+    let (gpu, _) = run_gpu_with(test, ctx, &net, event_opts(), 1000);
+    let cpu = run_cpu_event(&net, 1000);
+    assert_gpu_matches_cpu(&format!("large network seed {seed} (event mode)"), &net, &gpu, &cpu);
 }

@@ -336,9 +336,12 @@ fn gating_matches_cpu() {
                         }
                         let mut cpu_sat = sat.clone();
                         let mut cpu_hist = hist.clone();
+                        // the window flags of the last step (event mode's record of the active set)
+                        let mut cpu_on = Vec::new();
                         for s in s0..s0 + nsteps {
                             let spiked = |idx: usize| if from_stamp { pre[spike_base + idx % n] == s } else { pre[idx] != 0 };
-                            cpu::gating::gating(&params, s, step_t(s, dt), width, history as u32, spiked, &mut cpu_sat, &mut cpu_hist, None);
+                            cpu_on.clear();
+                            cpu::gating::gating(&params, s, step_t(s, dt), width, history as u32, spiked, &mut cpu_sat, &mut cpu_hist, Some(&mut cpu_on));
                         }
                         let up = kernels::GatingParams {
                             alpha_t: params.alpha_t,
@@ -351,15 +354,23 @@ fn gating_matches_cpu() {
                             history: history as u32,
                             spike_base: if from_stamp { spike_base as u32 } else { 0 },
                             from_stamp: from_stamp as u32,
-                            _pad: [0; 2],
+                            record_on: 1,
+                            _pad: 0,
                         };
                         let ub = g.uniform("gating params", &up);
                         let pb = g.buf("pre spikes", &pre);
                         let sb = g.buf("sat", &with_tail(&sat, POISON_F));
                         let hb = g.buf("hist", &with_tail(&hist, POISON_F));
-                        let bg = g.group1(&g.k.gating, &[&ub, &pb, &sb, &hb]);
+                        let ob = g.buf("window flags", &vec![0xDEADBEEFu32; history * width + TAIL]);
+                        let bg = g.group1(&g.k.gating, &[&ub, &pb, &sb, &hb, &ob]);
                         let infos: Vec<StepInfo> = (0..nsteps).map(|r| step_info(s0 + r, dt, r)).collect();
                         g.run(&g.k.gating, &bg, &infos, &|_| width as u64, max_dim_for(&g, case));
+                        let got_on: Vec<u32> = g.read(&ob, history * width + TAIL);
+                        let last = ((s0 + nsteps - 1) as usize % history) * width;
+                        for i in 0..width {
+                            let want = cpu_on.contains(&(i as u32)) as u32;
+                            assert_eq!(got_on[last + i], want, "seed {seed}: gating window flag [{i}] at the last step");
+                        }
                         let got_sat: Vec<f32> = g.read(&sb, width + TAIL);
                         let got_hist: Vec<f32> = g.read(&hb, history * width + TAIL);
                         let what = format!(

@@ -8,12 +8,15 @@ use std::mem::{offset_of, size_of};
 
 use naga::{Module, Scalar, ScalarKind, TypeInner};
 use spikegpu::gpu::kernels::{
-    self, full_source, record_mode, GatherParams, GatingParams, LifParams, RecordParams, StepInfo, CSR_GATHER_WGSL,
+    self, full_source, record_mode, FinalizeParams, GatherParams, GatingParams, LifParams, RecordParams, ScatterParams, StepInfo,
+    CSR_GATHER_WGSL, EVENT_FINALIZE_WGSL, EVENT_SCATTER_WGSL,
     GATING_WGSL, LIF_UPDATE_WGSL, RECORD_WGSL, SPIKE_INPUT_WGSL,
 };
 
 /// Every kernel by name.
-const KERNELS: [(&str, &str); 5] = [
+const KERNELS: [(&str, &str); 7] = [
+    ("event_scatter", EVENT_SCATTER_WGSL),
+    ("event_finalize", EVENT_FINALIZE_WGSL),
     ("spike_input", SPIKE_INPUT_WGSL),
     ("gating", GATING_WGSL),
     ("csr_gather", CSR_GATHER_WGSL),
@@ -173,9 +176,37 @@ fn gating_params_match() {
             history: u32,
             spike_base: u32,
             from_stamp: u32,
+            record_on: u32,
             _pad: u32,
         }),
     );
+}
+
+#[test]
+fn scatter_params_match() {
+    check_struct(
+        "event_scatter",
+        "ScatterParams",
+        host_struct!(ScatterParams {
+            rows: u32,
+            row_start: u32,
+            n_pre: u32,
+            n_post: u32,
+            batch: u32,
+            lag: u32,
+            history: u32,
+            newest_back: u32,
+            per_synapse: u32,
+            shared_w: f32,
+            decay: f32,
+            scale: f32,
+        }),
+    );
+}
+
+#[test]
+fn finalize_params_match() {
+    check_struct("event_finalize", "FinalizeParams", host_struct!(FinalizeParams { width: u32, out_base: u32, decay: f32, inv_scale: f32 }));
 }
 
 #[test]

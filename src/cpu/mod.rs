@@ -33,6 +33,8 @@ pub struct CpuEngine {
     spikes: Vec<u32>,
     /// Scratch of [`gating::gating_sparse`].
     on_values: Vec<f32>,
+    /// Per projection: the fixed-point increments of this step (event mode).
+    acc: Vec<Vec<i32>>,
     /// Reversal potential of each input slot, per LIF population.
     e: Vec<Vec<f32>>,
     spike_counts: Vec<u64>,
@@ -61,6 +63,11 @@ impl CpuEngine {
             mark: plan.groups.iter().map(|g| if mode == UpdateMode::Event { vec![0; b * g.n] } else { Vec::new() }).collect(),
             spikes: Vec::new(),
             on_values: Vec::new(),
+            acc: plan
+                .projections
+                .iter()
+                .map(|p| if mode == UpdateMode::Event { vec![0; b * plan.lifs[p.post_lif].n] } else { Vec::new() })
+                .collect(),
             e: plan.lifs.iter().map(|l| l.inputs.iter().map(|&p| plan.projections[p].e).collect()).collect(),
             spike_counts: vec![0; net.populations.len()],
             step: 0,
@@ -105,7 +112,7 @@ impl CpuEngine {
             }
         }
         let plan = &self.plan;
-        for proj in &plan.projections {
+        for (k, proj) in plan.projections.iter().enumerate() {
             let group = &plan.groups[proj.group];
             let width = plan.batch * group.n;
             let hist = &self.hist[proj.group];
@@ -117,9 +124,15 @@ impl CpuEngine {
             let y = &mut lif.gsyn[proj.input_slot * pw..(proj.input_slot + 1) * pw];
             if event {
                 let x_prev = slot_of(r - 1).map(|a| &hist[a..a + width]);
-                let active = slot_of(r).map_or(&[][..], |_| &self.active[proj.group][r as usize % group.history]);
-                let c = &proj.pre_major;
-                event_update::event_update(&c.indptr, &c.indices, &proj.weights, group.params.decay, x, x_prev, active, group.n, y);
+                let acc = &mut self.acc[k];
+                if let Some(x) = x {
+                    let active = &self.active[proj.group][r as usize % group.history];
+                    let c = &proj.pre_major;
+                    let n_post = plan.lifs[proj.post_lif].n;
+                    let decay = group.params.decay;
+                    event_update::event_scatter(&c.indptr, &c.indices, &proj.weights, decay, proj.event_scale, x, x_prev, active, group.n, n_post, acc);
+                }
+                event_update::event_finalize(group.params.decay, 1.0 / proj.event_scale, acc, y);
             } else {
                 csr_gather::csr_gather(&proj.post_major.indptr, &proj.post_major.indices, &proj.weights, x, group.n, y);
             }

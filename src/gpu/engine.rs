@@ -3,10 +3,12 @@
 //! command encoder and one submission, monitors read back once per chunk, double-buffered so
 //! the GPU computes chunk k+1 while the host writes chunk k.
 
-use super::kernels::{self, record_mode, GatherParams, GatingParams, Kernel, Kernels, LifParams, RecordParams, StepInfo};
+use super::kernels::{
+    self, record_mode, FinalizeParams, GatherParams, GatingParams, Kernel, Kernels, LifParams, RecordParams, ScatterParams, StepInfo,
+};
 use super::GpuContext;
 use crate::error::{Error, Result};
-use crate::model::plan::{Plan, PlanWeights, PopSlot};
+use crate::model::plan::{Plan, PlanWeights, PopSlot, UpdateMode};
 use crate::model::{Network, Target};
 use crate::sim::{Backend, BackendInfo, Chunk, MonitorData, RunStats};
 use wgpu::BufferUsages as U;
@@ -22,10 +24,41 @@ pub struct GpuOptions {
     /// chunk asked of [`Backend::run`] is cut to this. Monitor buffers (device and two staging)
     /// and the step tables hold one chunk each.
     pub chunk_steps: Option<usize>,
+    /// How projections update the post conductance (dense gather, or the event-driven scatter).
+    pub mode: UpdateMode,
 }
 
 /// Steps per chunk when [`GpuOptions::chunk_steps`] is not given.
 pub const DEFAULT_CHUNK_STEPS: usize = 1000;
+
+/// The kernels that compute a projection's post conductance.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Product {
+    Gather,
+    Scatter,
+    Finalize,
+}
+
+/// Consecutive row ranges of a CSR whose entries fit `max` per range; `Err(row)` names a row
+/// that alone has more.
+fn row_slices(indptr: &[u32], max: usize) -> std::result::Result<Vec<(usize, usize)>, usize> {
+    let rows = indptr.len() - 1;
+    let mut out = Vec::new();
+    let mut r0 = 0;
+    while r0 < rows {
+        let base = indptr[r0] as usize;
+        let mut r1 = r0;
+        while r1 < rows && indptr[r1 + 1] as usize - base <= max {
+            r1 += 1;
+        }
+        if r1 == r0 {
+            return Err(r0);
+        }
+        out.push((r0, r1));
+        r0 = r1;
+    }
+    Ok(out)
+}
 
 /// One dispatch of a kernel: its bind group and how many threads it needs.
 struct Dispatch {
@@ -70,7 +103,8 @@ pub struct GpuEngine {
     event_offsets: Vec<u32>,
     spike_input: Option<wgpu::BindGroup>,
     gating_sources: Vec<Dispatch>,
-    gathers: Vec<Dispatch>,
+    /// Per projection in order: its gather slices (dense), or its scatter slices and finalize.
+    products: Vec<(Product, Dispatch)>,
     lif_updates: Vec<Dispatch>,
     gating_lifs: Vec<Dispatch>,
     records: Vec<Dispatch>,
@@ -109,7 +143,8 @@ impl GpuEngine {
     /// Builds the engine on an opened device. Everything that could exceed the adapter's limits
     /// is checked before anything runs.
     pub fn with_context(ctx: GpuContext, net: &Network, opts: GpuOptions) -> Result<Self> {
-        let plan = Plan::new(net)?;
+        let plan = Plan::with_mode(net, opts.mode)?;
+        let event = opts.mode == UpdateMode::Event;
         let kernels = Kernels::new(&ctx)?;
         let batch = plan.batch;
         let binding_limit = opts.max_binding_bytes.unwrap_or(ctx.storage_binding_limit()).min(ctx.storage_binding_limit());
@@ -169,6 +204,7 @@ impl GpuEngine {
 
         // Gating groups and their history rings.
         let mut hists = Vec::new();
+        let mut on_hists = Vec::new();
         let (mut gating_sources, mut gating_lifs) = (Vec::new(), Vec::new());
         for g in &plan.groups {
             let width = batch * g.n;
@@ -176,6 +212,7 @@ impl GpuEngine {
             check(&format!("gating history of \"{name}\" ({} slots)", g.history), bytes_of_f32(width * g.history))?;
             let sat = ctx.storage_buffer_from("sat", &vec![crate::cpu::SAT_INIT; width], U::empty())?;
             let hist = ctx.zeroed_storage_buffer("history", bytes_of_f32(width * g.history), U::empty())?;
+            let on_hist = if event { ctx.zeroed_storage_buffer("window flags", bytes_of_f32(width * g.history), U::empty())? } else { ctx.zeroed_storage_buffer("unused window flags", 16, U::empty())? };
             let params = GatingParams {
                 alpha_t: g.params.alpha_t,
                 beta: g.params.beta,
@@ -187,11 +224,12 @@ impl GpuEngine {
                 history: g.history as u32,
                 spike_base: if g.pre_is_source { stamp_base[g.pre_slot] } else { 0 },
                 from_stamp: g.pre_is_source as u32,
-                _pad: [0; 2],
+                record_on: event as u32,
+                _pad: 0,
             };
             let ub = ctx.uniform_buffer("gating params", &params)?;
             let pre_spike = if g.pre_is_source { &stamp } else { &lifs[g.pre_slot].spike };
-            let d = Dispatch { bind_group: bind(&ctx, &kernels.gating, "gating", &[&ub, pre_spike, &sat, &hist]), threads: width as u64 };
+            let d = Dispatch { bind_group: bind(&ctx, &kernels.gating, "gating", &[&ub, pre_spike, &sat, &hist, &on_hist]), threads: width as u64 };
             if g.pre_is_source {
                 gating_sources.push(d);
             } else {
@@ -199,30 +237,29 @@ impl GpuEngine {
             }
             keep.extend([ub, sat]);
             hists.push(hist);
+            on_hists.push(on_hist);
         }
 
-        // Projections: post-major CSR, cut into slices of rows whose synapses fit one binding.
-        let mut gathers = Vec::new();
+        // Projections: cut into slices of rows whose synapses fit one binding; dense mode gathers
+        // over post rows, event mode scatters from pre rows and then finalizes.
+        let mut products = Vec::new();
+        let max_syn = (binding_limit / 4).max(1) as usize;
         for (k, pp) in plan.projections.iter().enumerate() {
             let g = &plan.groups[pp.group];
             let lp = &plan.lifs[pp.post_lif];
-            let csr = &pp.post_major;
-            let max_syn = (binding_limit / 4).max(1) as usize;
-            let mut r0 = 0;
-            while r0 < csr.n_rows {
-                let base = csr.indptr[r0] as usize;
-                let mut r1 = r0;
-                while r1 < csr.n_rows && csr.indptr[r1 + 1] as usize - base <= max_syn {
-                    r1 += 1;
-                }
-                if r1 == r0 {
-                    return Err(Error::ResourceLimit {
-                        what: format!("projection \"{}\": synapses onto post neuron {r0}", net.projections[k].name),
-                        requested: 4 * (csr.indptr[r0 + 1] - csr.indptr[r0]) as u64,
-                        available: binding_limit,
-                    });
-                }
-                let end = csr.indptr[r1] as usize;
+            let csr = if event { &pp.pre_major } else { &pp.post_major };
+            let whose = if event { "synapses from pre neuron" } else { "synapses onto post neuron" };
+            let acc = if event {
+                Some(ctx.zeroed_storage_buffer("event increments", bytes_of_f32(batch * lp.n), U::empty())?)
+            } else {
+                None
+            };
+            for (r0, r1) in row_slices(&csr.indptr, max_syn).map_err(|r| Error::ResourceLimit {
+                what: format!("projection \"{}\": {whose} {r}", net.projections[k].name),
+                requested: 4 * (csr.indptr[r + 1] - csr.indptr[r]) as u64,
+                available: binding_limit,
+            })? {
+                let (base, end) = (csr.indptr[r0] as usize, csr.indptr[r1] as usize);
                 let indptr: Vec<u32> = csr.indptr[r0..=r1].iter().map(|&x| x - base as u32).collect();
                 let ip = ctx.storage_buffer_from("indptr", &indptr, U::empty())?;
                 let ix = ctx.storage_buffer_from("indices", &csr.indices[base..end], U::empty())?;
@@ -230,31 +267,64 @@ impl GpuEngine {
                     PlanWeights::Shared(w) => (None, 0, *w),
                     PlanWeights::PerSynapse(ws) => (Some(ctx.storage_buffer_from("weights", &ws[base..end], U::empty())?), 1, 0.0),
                 };
-                let params = GatherParams {
-                    rows: (r1 - r0) as u32,
-                    row_start: r0 as u32,
-                    n_pre: g.n as u32,
-                    n_post: lp.n as u32,
-                    batch: batch as u32,
-                    lag: pp.lag as u32,
-                    history: g.history as u32,
-                    newest_back: (!g.pre_is_source) as u32,
-                    out_base: (pp.input_slot * batch * lp.n) as u32,
-                    per_synapse,
-                    shared_w,
-                    _pad: 0,
+                let w_buf = w.as_ref().unwrap_or(&dummy);
+                let (ub, bg, kernel) = match &acc {
+                    None => {
+                        let params = GatherParams {
+                            rows: (r1 - r0) as u32,
+                            row_start: r0 as u32,
+                            n_pre: g.n as u32,
+                            n_post: lp.n as u32,
+                            batch: batch as u32,
+                            lag: pp.lag as u32,
+                            history: g.history as u32,
+                            newest_back: (!g.pre_is_source) as u32,
+                            out_base: (pp.input_slot * batch * lp.n) as u32,
+                            per_synapse,
+                            shared_w,
+                            _pad: 0,
+                        };
+                        let ub = ctx.uniform_buffer("gather params", &params)?;
+                        let bufs = [&ub, &ip, &ix, w_buf, &hists[pp.group], &lifs[pp.post_lif].gsyn];
+                        let bg = bind(&ctx, &kernels.csr_gather, "csr_gather", &bufs);
+                        (ub, bg, Product::Gather)
+                    }
+                    Some(acc) => {
+                        let params = ScatterParams {
+                            rows: (r1 - r0) as u32,
+                            row_start: r0 as u32,
+                            n_pre: g.n as u32,
+                            n_post: lp.n as u32,
+                            batch: batch as u32,
+                            lag: pp.lag as u32,
+                            history: g.history as u32,
+                            newest_back: (!g.pre_is_source) as u32,
+                            per_synapse,
+                            shared_w,
+                            decay: g.params.decay,
+                            scale: pp.event_scale,
+                        };
+                        let ub = ctx.uniform_buffer("scatter params", &params)?;
+                        let bufs = [&ub, &ip, &ix, w_buf, &hists[pp.group], &on_hists[pp.group], acc];
+                        let bg = bind(&ctx, &kernels.event_scatter, "event_scatter", &bufs);
+                        (ub, bg, Product::Scatter)
+                    }
                 };
-                let ub = ctx.uniform_buffer("gather params", &params)?;
-                let bg = bind(
-                    &ctx,
-                    &kernels.csr_gather,
-                    "csr_gather",
-                    &[&ub, &ip, &ix, w.as_ref().unwrap_or(&dummy), &hists[pp.group], &lifs[pp.post_lif].gsyn],
-                );
-                gathers.push(Dispatch { bind_group: bg, threads: ((r1 - r0) * batch) as u64 });
+                products.push((kernel, Dispatch { bind_group: bg, threads: ((r1 - r0) * batch) as u64 }));
                 keep.extend([ub, ip, ix]);
                 keep.extend(w);
-                r0 = r1;
+            }
+            if let Some(acc) = acc {
+                let params = FinalizeParams {
+                    width: (batch * lp.n) as u32,
+                    out_base: (pp.input_slot * batch * lp.n) as u32,
+                    decay: g.params.decay,
+                    inv_scale: 1.0 / pp.event_scale,
+                };
+                let ub = ctx.uniform_buffer("finalize params", &params)?;
+                let bg = bind(&ctx, &kernels.event_finalize, "event_finalize", &[&ub, &acc, &lifs[pp.post_lif].gsyn]);
+                products.push((Product::Finalize, Dispatch { bind_group: bg, threads: (batch * lp.n) as u64 }));
+                keep.extend([ub, acc]);
             }
         }
 
@@ -396,6 +466,7 @@ impl GpuEngine {
         keep.push(dummy);
         keep.push(stamp);
         keep.extend(hists);
+        keep.extend(on_hists);
         for b in lifs {
             keep.extend([b.v, b.t_last, b.spike, b.input, b.gsyn, b.e]);
         }
@@ -411,7 +482,7 @@ impl GpuEngine {
             event_offsets,
             spike_input,
             gating_sources,
-            gathers,
+            products,
             lif_updates,
             gating_lifs,
             records,
@@ -438,7 +509,7 @@ impl GpuEngine {
 
     /// Dispatches and submissions one chunk of `rows` steps costs (for reports).
     pub fn dispatches_per_step(&self) -> usize {
-        self.gating_sources.len() + self.gathers.len() + self.lif_updates.len() + self.gating_lifs.len() + self.records.len()
+        self.gating_sources.len() + self.products.len() + self.lif_updates.len() + self.gating_lifs.len() + self.records.len()
             + self.spike_input.is_some() as usize
     }
 
@@ -491,7 +562,21 @@ impl GpuEngine {
                     pass.dispatch_workgroups(x, y, 1);
                 }
                 run(&mut pass, &k.gating, &self.gating_sources);
-                run(&mut pass, &k.csr_gather, &self.gathers);
+                let mut current = None;
+                for (kind, d) in &self.products {
+                    if current != Some(*kind) {
+                        let kernel = match kind {
+                            Product::Gather => &k.csr_gather,
+                            Product::Scatter => &k.event_scatter,
+                            Product::Finalize => &k.event_finalize,
+                        };
+                        pass.set_pipeline(&kernel.pipeline);
+                        current = Some(*kind);
+                    }
+                    pass.set_bind_group(1, &d.bind_group, &[]);
+                    let (x, y) = kernels::workgroups(d.threads, max);
+                    pass.dispatch_workgroups(x, y, 1);
+                }
                 run(&mut pass, &k.lif_update, &self.lif_updates);
                 run(&mut pass, &k.gating, &self.gating_lifs);
                 run(&mut pass, &k.record, &self.records);
@@ -558,7 +643,11 @@ impl GpuEngine {
 
 impl Backend for GpuEngine {
     fn describe(&self) -> BackendInfo {
-        BackendInfo { backend: "gpu".into(), device: self.ctx.adapter_name(), api: Some(self.ctx.backend_name()) }
+        let mode = match self.plan.mode {
+            UpdateMode::Dense => "",
+            UpdateMode::Event => ", event-driven update",
+        };
+        BackendInfo { backend: "gpu".into(), device: format!("{}{mode}", self.ctx.adapter_name()), api: Some(self.ctx.backend_name()) }
     }
 
     fn run(&mut self, chunk_steps: usize, sink: &mut dyn FnMut(&Chunk) -> Result<()>) -> Result<RunStats> {

@@ -24,6 +24,10 @@ pub const CSR_GATHER_WGSL: &str = include_str!("../../shaders/csr_gather.wgsl");
 pub const LIF_UPDATE_WGSL: &str = include_str!("../../shaders/lif_update.wgsl");
 /// Source of the `record` kernel.
 pub const RECORD_WGSL: &str = include_str!("../../shaders/record.wgsl");
+/// Source of `shaders/event_scatter.wgsl`.
+pub const EVENT_SCATTER_WGSL: &str = include_str!("../../shaders/event_scatter.wgsl");
+/// Source of `shaders/event_finalize.wgsl`.
+pub const EVENT_FINALIZE_WGSL: &str = include_str!("../../shaders/event_finalize.wgsl");
 
 /// The full source of a kernel: the shared prelude, then the kernel.
 pub fn full_source(kernel: &str) -> String {
@@ -72,8 +76,54 @@ pub struct GatingParams {
     pub spike_base: u32,
     /// 1 when the pre population is a spike source (stamps), 0 when it is LIF (flags).
     pub from_stamp: u32,
+    /// 1 in event mode: the kernel also records which variables were inside their window.
+    pub record_on: u32,
     /// Padding to the WGSL layout.
-    pub _pad: [u32; 2],
+    pub _pad: u32,
+}
+
+/// `ScatterParams` in `event_scatter.wgsl`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct ScatterParams {
+    /// Pre rows in this slice.
+    pub rows: u32,
+    /// First pre row of this slice.
+    pub row_start: u32,
+    /// Pre neurons.
+    pub n_pre: u32,
+    /// Post neurons.
+    pub n_post: u32,
+    /// Batch rows.
+    pub batch: u32,
+    /// Steps between the newest gating value and the one read.
+    pub lag: u32,
+    /// Ring slots of the pre group.
+    pub history: u32,
+    /// 0: the newest value is this step's (source pre), 1: last step's (LIF pre).
+    pub newest_back: u32,
+    /// 1: per-synapse weights, 0: `shared_w`.
+    pub per_synapse: u32,
+    /// The shared weight.
+    pub shared_w: f32,
+    /// `exp(-beta dt)` of the pre group.
+    pub decay: f32,
+    /// Fixed-point scale of the increments ([`crate::model::plan::event_scale`]).
+    pub scale: f32,
+}
+
+/// `FinalizeParams` in `event_finalize.wgsl`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct FinalizeParams {
+    /// `batch * n_post`.
+    pub width: u32,
+    /// This projection's slot in the post conductance buffer.
+    pub out_base: u32,
+    /// `exp(-beta dt)` of the pre group.
+    pub decay: f32,
+    /// `1 / scale`.
+    pub inv_scale: f32,
 }
 
 /// `GatherParams` in `csr_gather.wgsl`.
@@ -194,6 +244,10 @@ pub struct Kernels {
     pub lif_update: Kernel,
     /// Copies one monitored variable into its chunk buffer.
     pub record: Kernel,
+    /// Event mode: `event_scatter.wgsl`.
+    pub event_scatter: Kernel,
+    /// Event mode: `event_finalize.wgsl`.
+    pub event_finalize: Kernel,
 }
 
 /// What a binding of group 1 is.
@@ -257,7 +311,7 @@ impl Kernels {
         use Slot::*;
         Ok(Kernels {
             spike_input: make("spike_input", SPIKE_INPUT_WGSL, &[Read, ReadWrite])?,
-            gating: make("gating", GATING_WGSL, &[Uniform, Read, ReadWrite, ReadWrite])?,
+            gating: make("gating", GATING_WGSL, &[Uniform, Read, ReadWrite, ReadWrite, ReadWrite])?,
             csr_gather: make("csr_gather", CSR_GATHER_WGSL, &[Uniform, Read, Read, Read, Read, ReadWrite])?,
             lif_update: make(
                 "lif_update",
@@ -265,6 +319,8 @@ impl Kernels {
                 &[Uniform, Read, Read, ReadWrite, ReadWrite, ReadWrite, ReadWrite, ReadWrite],
             )?,
             record: make("record", RECORD_WGSL, &[Uniform, Read, Read, Read, Read, ReadWrite])?,
+            event_scatter: make("event_scatter", EVENT_SCATTER_WGSL, &[Uniform, Read, Read, Read, Read, Read, ReadWrite])?,
+            event_finalize: make("event_finalize", EVENT_FINALIZE_WGSL, &[Uniform, ReadWrite, ReadWrite])?,
             step_layout,
         })
     }

@@ -1,0 +1,63 @@
+// Event mode: the fixed-point conductance increments of the pre variables that were inside their
+// transmitter window at the read step (twin: event_scatter in src/cpu/event_update.rs). One thread
+// per pre variable (most return at once); integer atomics make the sum independent of the order
+// in which threads add, so the result equals the CPU's.
+
+struct ScatterParams {
+    rows: u32,        // pre rows in this slice
+    row_start: u32,   // first pre row of this slice
+    n_pre: u32,
+    n_post: u32,
+    batch: u32,
+    lag: u32,
+    history: u32,
+    newest_back: u32,
+    per_synapse: u32,
+    shared_w: f32,
+    decay: f32,       // exp(-beta dt) of the pre group
+    scale: f32,       // fixed-point scale of the increments
+}
+
+@group(1) @binding(0) var<uniform> p: ScatterParams;
+@group(1) @binding(1) var<storage, read> indptr: array<u32>;  // rows + 1, relative to this slice
+@group(1) @binding(2) var<storage, read> indices: array<u32>; // post neuron per synapse
+@group(1) @binding(3) var<storage, read> weights: array<f32>;
+@group(1) @binding(4) var<storage, read> hist: array<f32>;    // the pre group's ring
+@group(1) @binding(5) var<storage, read> on_hist: array<u32>; // inside the window, per slot
+@group(1) @binding(6) var<storage, read_write> acc: array<atomic<i32>>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+    let id = linear_id(wid, lid, nwg);
+    if (id >= p.rows * p.batch) {
+        return;
+    }
+    let b = id / p.rows;
+    let r = id % p.rows;
+    let read_step = i32(now.step) - i32(p.newest_back) - i32(p.lag);
+    if (read_step < 0) {
+        return;
+    }
+    let width = p.batch * p.n_pre;
+    let idx = b * p.n_pre + p.row_start + r;
+    let slot = (u32(read_step) % p.history) * width;
+    if (on_hist[slot + idx] == 0u) {
+        return;
+    }
+    var x_prev = 0.0;
+    if (read_step >= 1) {
+        x_prev = hist[(u32(read_step - 1) % p.history) * width + idx];
+    }
+    let delta = hist[slot + idx] - p.decay * x_prev;
+    let start = indptr[r];
+    let end = indptr[r + 1u];
+    let q_shared = i32(round(p.shared_w * delta * p.scale));
+    for (var e = start; e < end; e++) {
+        var q = q_shared;
+        if (p.per_synapse != 0u) {
+            q = i32(round(weights[e] * delta * p.scale));
+        }
+        atomicAdd(&acc[b * p.n_post + indices[e]], q);
+    }
+}
