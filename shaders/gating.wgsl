@@ -31,7 +31,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     }
     var spiked: bool;
     if (p.from_stamp != 0u) {
-        spiked = pre_spike[p.spike_base + idx % p.n] == now.step;
+        spiked = pre_spike[p.spike_base + idx] == now.step;
     } else {
         spiked = pre_spike[idx] != 0u;
     }

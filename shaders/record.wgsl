@@ -4,7 +4,7 @@
 const MODE_COPY: u32 = 0u;    // fsrc[src_base + idx]
 const MODE_RING: u32 = 1u;    // fsrc[(step % history) * width + idx]: a group's gating state
 const MODE_SPIKE: u32 = 2u;   // usrc[idx] (LIF spike flags)
-const MODE_STAMP: u32 = 3u;   // usrc[stamp_base + idx % n] == step (source spikes, shared by rows)
+const MODE_STAMP: u32 = 3u;   // usrc[stamp_base + idx] == step (source spikes, one stamp per row and neuron)
 const MODE_CURRENT: u32 = 4u; // sum over input slots k of fsrc[k * width + idx] * (e[k] - vsrc[idx])
 
 struct RecordParams {
@@ -44,7 +44,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
             word = usrc[idx];
         }
         case MODE_STAMP: {
-            word = select(0u, 1u, usrc[p.stamp_base + idx % p.n] == now.step);
+            word = select(0u, 1u, usrc[p.stamp_base + idx] == now.step);
         }
         default: {
             let v = vsrc[idx];

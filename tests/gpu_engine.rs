@@ -261,7 +261,7 @@ fn source_pop(rng: &mut ChaCha8Rng, name: &str, size: usize, per_neuron: usize, 
             times.push(rng.random_range(0..steps) as f32 * dt);
         }
     }
-    Population { name: name.into(), size, model: NeuronModel::SpikeTimes(SpikeTimes { indices, times }) }
+    Population { name: name.into(), size, model: NeuronModel::SpikeTimes(SpikeTimes { indices, times, rows: Vec::new() }) }
 }
 
 /// A pre-major CSR in which every post neuron has `k` distinct random pre neurons.

@@ -318,7 +318,7 @@ fn gating_matches_cpu() {
                             .collect();
                         let spike_base = rng.random_range(0..20usize);
                         let pre: Vec<u32> = if from_stamp {
-                            (0..spike_base + n + 5)
+                            (0..spike_base + width + 5)
                                 .map(|_| match rng.random_range(0..4) {
                                     0 => u32::MAX,
                                     1 => rng.random_range(0..s0 + 1),
@@ -339,7 +339,7 @@ fn gating_matches_cpu() {
                         // the window flags of the last step (event mode's record of the active set)
                         let mut cpu_on = Vec::new();
                         for s in s0..s0 + nsteps {
-                            let spiked = |idx: usize| if from_stamp { pre[spike_base + idx % n] == s } else { pre[idx] != 0 };
+                            let spiked = |idx: usize| if from_stamp { pre[spike_base + idx] == s } else { pre[idx] != 0 };
                             cpu_on.clear();
                             cpu::gating::gating(&params, s, step_t(s, dt), width, history as u32, spiked, &mut cpu_sat, &mut cpu_hist, Some(&mut cpu_on));
                         }
@@ -743,7 +743,8 @@ fn record_matches_cpu_in_every_mode() {
                     record_mode::STAMP => {
                         p.n = n as u32;
                         p.stamp_base = rng.random_range(0..20);
-                        let stamps: Vec<u32> = (0..p.stamp_base as usize + n + 5)
+                        // one stamp per batch row and neuron
+                        let stamps: Vec<u32> = (0..p.stamp_base as usize + width + 5)
                             .map(|_| match rng.random_range(0..4) {
                                 0 => u32::MAX,
                                 1 => POISON_U,
@@ -753,7 +754,7 @@ fn record_matches_cpu_in_every_mode() {
                         let mut out = vec![0u8; rows * width];
                         let sb = p.stamp_base as usize;
                         for r in 0..rows {
-                            cpu::record::record_stamp(&stamps[sb..sb + n], s0 + r as u32, batch, r, &mut out);
+                            cpu::record::record_stamp(&stamps[sb..sb + width], s0 + r as u32, r, &mut out);
                         }
                         want = out.iter().map(|&b| b as u32).collect();
                         usrc = g.buf("stamps", &stamps);

@@ -55,7 +55,7 @@ impl CpuEngine {
         let plan = Plan::with_mode(net, mode)?;
         let b = net.batch;
         Ok(CpuEngine {
-            stamps: plan.sources.iter().map(|s| vec![u32::MAX; s.n]).collect(),
+            stamps: plan.sources.iter().map(|s| vec![u32::MAX; b * s.n]).collect(),
             lifs: plan.lifs.iter().map(|l| LifState::new(&l.v_init, l.inputs.len())).collect(),
             sat: plan.groups.iter().map(|g| vec![SAT_INIT; b * g.n]).collect(),
             hist: plan.groups.iter().map(|g| vec![0.0; g.history * b * g.n]).collect(),
@@ -88,8 +88,7 @@ impl CpuEngine {
         let plan = &self.plan;
         for (s, src) in plan.sources.iter().enumerate() {
             spike_input::spike_input(step, &src.step_offsets, &src.event_neurons, &mut self.stamps[s]);
-            let n = (src.step_offsets[i + 1] - src.step_offsets[i]) as u64;
-            self.spike_counts[src.pop] += n * plan.batch as u64;
+            self.spike_counts[src.pop] += (src.step_offsets[i + 1] - src.step_offsets[i]) as u64;
         }
         let event = plan.mode == UpdateMode::Event;
         for g in 0..self.plan.groups.len() {
@@ -102,13 +101,11 @@ impl CpuEngine {
                 let src = &plan.sources[group.pre_slot];
                 let events = &src.event_neurons[src.step_offsets[i] as usize..src.step_offsets[i + 1] as usize];
                 self.spikes.clear();
-                for b in 0..plan.batch {
-                    self.spikes.extend(events.iter().map(|&j| (b * n) as u32 + j));
-                }
+                self.spikes.extend_from_slice(events);
                 self.gating_sparse(g, i, t);
             } else {
                 let stamp = &self.stamps[group.pre_slot];
-                gating::gating(&group.params, step, t, plan.batch * n, group.history as u32, |idx| stamp[idx % n] == step, &mut self.sat[g], &mut self.hist[g], None);
+                gating::gating(&group.params, step, t, plan.batch * n, group.history as u32, |idx| stamp[idx] == step, &mut self.sat[g], &mut self.hist[g], None);
             }
         }
         let plan = &self.plan;
@@ -199,7 +196,7 @@ impl CpuEngine {
                 }
                 (Target::PopSpike(pop), MonitorData::Spike(out)) => match plan.pops[pop] {
                     PopSlot::Lif(l) => record::record_spike(&self.lifs[l].spike, row, out),
-                    PopSlot::Source(s) => record::record_stamp(&self.stamps[s], i as u32, plan.batch, row, out),
+                    PopSlot::Source(s) => record::record_stamp(&self.stamps[s], i as u32, row, out),
                 },
                 _ => unreachable!("monitor buffers are made by MonitorData::for_target"),
             }

@@ -17,12 +17,11 @@ pub fn record_spike(spike: &[u32], row: usize, out: &mut [u8]) {
     }
 }
 
-/// The spikes of a source at `step`, repeated for every batch row (sources are shared).
-pub fn record_stamp(stamp: &[u32], step: u32, batch: usize, row: usize, out: &mut [u8]) {
-    let n = stamp.len();
-    let w = n * batch;
-    for (idx, o) in out[row * w..(row + 1) * w].iter_mut().enumerate() {
-        *o = (stamp[idx % n] == step) as u8;
+/// The spikes of a source at `step` (one stamp per batch row and neuron).
+pub fn record_stamp(stamp: &[u32], step: u32, row: usize, out: &mut [u8]) {
+    let w = stamp.len();
+    for (o, &s) in out[row * w..(row + 1) * w].iter_mut().zip(stamp) {
+        *o = (s == step) as u8;
     }
 }
 

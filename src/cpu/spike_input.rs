@@ -1,7 +1,8 @@
 //! CPU twin of `shaders/spike_input.wgsl`: stamp the neurons whose events fall on this step.
 //!
 //! A spike of a source is recorded as "stamp == this step", so no pass is needed to clear last
-//! step's flags. Sources are shared by all batch rows (BrainPy's pointer is shared too).
+//! step's flags. Each batch row has its own stamps; an event shared by the batch (BrainPy's
+//! sources are) is listed once per row in the plan.
 
 /// Marks the events of `step`: `stamp[neuron] = step`.
 pub fn spike_input(step: u32, step_offsets: &[u32], event_neurons: &[u32], stamp: &mut [u32]) {

@@ -158,7 +158,7 @@ impl GpuEngine {
         let mut total = 0u32;
         for (s, src) in plan.sources.iter().enumerate() {
             stamp_base[s] = total;
-            total += src.n as u32;
+            total += (batch * src.n) as u32;
         }
         let mut events = Vec::new();
         let mut event_offsets = Vec::with_capacity(plan.steps + 1);
@@ -635,7 +635,7 @@ impl GpuEngine {
         buf.unmap();
         for src in &self.plan.sources {
             let n = (src.step_offsets[start + rows] - src.step_offsets[start]) as u64;
-            self.spike_counts[src.pop] += n * self.plan.batch as u64;
+            self.spike_counts[src.pop] += n;
         }
         Ok(chunk)
     }

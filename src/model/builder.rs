@@ -334,7 +334,7 @@ impl NetworkBuilder {
         self.population(
             name.into(),
             size,
-            NeuronModel::SpikeTimes(SpikeTimes { indices: indices.to_vec(), times: times.to_vec() }),
+            NeuronModel::SpikeTimes(SpikeTimes { indices: indices.to_vec(), times: times.to_vec(), rows: Vec::new() }),
         )
     }
 

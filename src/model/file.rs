@@ -48,7 +48,7 @@ pub fn from_value(v: &Value, base: &str) -> Result<Network> {
 
     let mut populations = Vec::new();
     for (i, p) in root.array("populations")?.iter().enumerate() {
-        populations.push(population(&Obj::new(p, &root.sub(&format!("populations[{i}]")))?, dt, steps)?);
+        populations.push(population(&Obj::new(p, &root.sub(&format!("populations[{i}]")))?, dt, steps, batch)?);
     }
     let find_pop = |o: &Obj, key: &str| -> Result<usize> {
         let name = o.str(key)?;
@@ -114,7 +114,7 @@ pub fn from_value(v: &Value, base: &str) -> Result<Network> {
 
 /// One population. `dt` and `steps` are the file's: the generated sources (`regular`, `poisson`)
 /// expand here into spike-time events (`docs/FORMAT-generators.md`).
-fn population(o: &Obj, dt: f64, steps: usize) -> Result<Population> {
+fn population(o: &Obj, dt: f64, steps: usize, batch: usize) -> Result<Population> {
     let name = o.str("name")?.to_string();
     let size = o.count("size")?;
     let model = match o.str("model")? {
@@ -130,7 +130,7 @@ fn population(o: &Obj, dt: f64, steps: usize) -> Result<Population> {
             NeuronModel::SpikeTimes(generate::regular(size, period, offset, steps, dt32).map_err(|s| inexact(o, s, dt32))?)
         }
         "poisson" => {
-            o.allow(&["name", "model", "size", "rate_hz", "seed"])?;
+            o.allow(&["name", "model", "size", "rate_hz", "seed", "per_row"])?;
             let rate = o.f64("rate_hz")?;
             if !(rate.is_finite() && rate >= 0.0) {
                 return Err(Error::invalid(o.sub("rate_hz"), format!("must be a finite number >= 0 (Hz), got {rate}")));
@@ -140,10 +140,26 @@ fn population(o: &Obj, dt: f64, steps: usize) -> Result<Population> {
             // the expected count, with room for fluctuations
             let p = (rate * dt / 1000.0).min(1.0);
             check_event_count(o, (1.01 * size as f64 * steps as f64 * p).ceil() as u64)?;
-            NeuronModel::SpikeTimes(generate::poisson(size, rate, dt, steps, seed).map_err(|s| inexact(o, s, dt32))?)
+            let per_row = match o.opt("per_row") {
+                None => false,
+                Some(v) => v.as_bool().ok_or_else(|| Error::invalid(o.sub("per_row"), "must be true or false"))?,
+            };
+            if per_row {
+                // batch row b draws its own spikes, from seed + b
+                let mut all = SpikeTimes::default();
+                for b in 0..batch {
+                    let rows = generate::poisson(size, rate, dt, steps, seed.wrapping_add(b as u64)).map_err(|s| inexact(o, s, dt32))?;
+                    all.rows.extend(std::iter::repeat_n(b as u32, rows.indices.len()));
+                    all.indices.extend(rows.indices);
+                    all.times.extend(rows.times);
+                }
+                NeuronModel::SpikeTimes(all)
+            } else {
+                NeuronModel::SpikeTimes(generate::poisson(size, rate, dt, steps, seed).map_err(|s| inexact(o, s, dt32))?)
+            }
         }
         "spike_times" => {
-            o.allow(&["name", "model", "size", "indices", "times"])?;
+            o.allow(&["name", "model", "size", "indices", "times", "rows"])?;
             let indices = o.array("indices")?;
             let times = o.array("times")?;
             if indices.len() != times.len() {
@@ -155,6 +171,10 @@ fn population(o: &Obj, dt: f64, steps: usize) -> Result<Population> {
             NeuronModel::SpikeTimes(SpikeTimes {
                 indices: indices_of(indices, &o.sub("indices"))?,
                 times: numbers(times, &o.sub("times"))?,
+                rows: match o.opt("rows") {
+                    None => Vec::new(),
+                    Some(_) => indices_of(o.array("rows")?, &o.sub("rows"))?,
+                },
             })
         }
         "lif_ref" => {

@@ -210,7 +210,7 @@ pub fn regular_count(n: usize, period: usize, phase_offset: usize, steps: usize)
 pub fn regular(n: usize, period: usize, phase_offset: usize, steps: usize, dt: f32) -> Result<SpikeTimes, usize> {
     assert!(period > 0);
     let count = regular_count(n, period, phase_offset, steps) as usize;
-    let mut out = SpikeTimes { indices: Vec::with_capacity(count), times: Vec::with_capacity(count) };
+    let mut out = SpikeTimes { indices: Vec::with_capacity(count), times: Vec::with_capacity(count), rows: Vec::new() };
     let mut base = phase_offset;
     while base < steps {
         for r in 0..n.min(period) {
@@ -276,7 +276,7 @@ pub fn poisson(n: usize, rate_hz: f64, dt: f64, steps: usize, seed: u64) -> Resu
     for b in &blocks {
         total += b.as_ref().map_err(|&s| s)?.len();
     }
-    let mut out = SpikeTimes { indices: Vec::with_capacity(total), times: Vec::with_capacity(total) };
+    let mut out = SpikeTimes { indices: Vec::with_capacity(total), times: Vec::with_capacity(total), rows: Vec::new() };
     for b in blocks {
         for (i, t) in b? {
             out.indices.push(i);

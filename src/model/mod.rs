@@ -58,6 +58,9 @@ pub struct SpikeTimes {
     pub indices: Vec<u32>,
     /// Spike times in ms, already rounded to f32 as BrainPy stores them.
     pub times: Vec<f32>,
+    /// The batch row of each event, or empty: every event in every row (BrainPy's sources are
+    /// shared by the batch). Per-row events give each batch copy its own input.
+    pub rows: Vec<u32>,
 }
 
 /// `LifRef` parameters and initial state.

@@ -79,7 +79,8 @@ pub struct LifParams {
     pub tau_ref: f32,
 }
 
-/// One spike-time population, its events sorted by firing step.
+/// One spike-time population, its events sorted by firing step. Events name a neuron of one
+/// batch row (`b * n + i`); an event shared by the batch appears once per row.
 #[derive(Clone, Debug)]
 pub struct SourcePlan {
     /// Index into [`Network::populations`].
@@ -292,13 +293,18 @@ impl Plan {
         for (pi, p) in net.populations.iter().enumerate() {
             match &p.model {
                 NeuronModel::SpikeTimes(s) => {
-                    let mut ev: Vec<(usize, u32)> = s
-                        .times
-                        .iter()
-                        .zip(&s.indices)
-                        .map(|(&t, &ix)| (firing_step(t, dt), ix))
-                        .filter(|&(step, _)| step < net.steps)
-                        .collect();
+                    let n = p.size as u32;
+                    let mut ev: Vec<(usize, u32)> = Vec::new();
+                    for (k, (&t, &ix)) in s.times.iter().zip(&s.indices).enumerate() {
+                        let step = firing_step(t, dt);
+                        if step >= net.steps {
+                            continue;
+                        }
+                        match s.rows.get(k) {
+                            Some(&b) => ev.push((step, b * n + ix)),
+                            None => ev.extend((0..net.batch as u32).map(|b| (step, b * n + ix))),
+                        }
+                    }
                     ev.sort_by_key(|&(step, _)| step);
                     let mut step_offsets = vec![0u32; net.steps + 1];
                     for &(step, _) in &ev {
@@ -396,7 +402,7 @@ impl Plan {
     /// and the host copies of the description come on top).
     pub fn state_bytes(&self) -> u64 {
         let b = self.batch as u64;
-        let sources: u64 = self.sources.iter().map(|s| 4 * (s.n + s.event_neurons.len() + s.step_offsets.len()) as u64).sum();
+        let sources: u64 = self.sources.iter().map(|s| 4 * (self.batch * s.n + s.event_neurons.len() + s.step_offsets.len()) as u64).sum();
         let lifs: u64 = self.lifs.iter().map(|l| 4 * b * l.n as u64 * (5 + l.inputs.len() as u64)).sum();
         let groups: u64 = self.groups.iter().map(|g| 4 * b * g.n as u64 * (1 + g.history as u64)).sum();
         let synapses: u64 = self

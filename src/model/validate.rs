@@ -128,6 +128,17 @@ impl Network {
                     for (k, &t) in s.times.iter().enumerate() {
                         finite(format!("{path}.times[{k}]"), t)?;
                     }
+                    if !s.rows.is_empty() && s.rows.len() != s.indices.len() {
+                        return Err(Error::invalid(
+                            format!("{path}.rows"),
+                            format!("has {} entries but indices has {} (one batch row per event, or none)", s.rows.len(), s.indices.len()),
+                        ));
+                    }
+                    for (k, &b) in s.rows.iter().enumerate() {
+                        if b as usize >= self.batch {
+                            return Err(Error::invalid(format!("{path}.rows[{k}]"), format!("{b} is out of range for batch {}", self.batch)));
+                        }
+                    }
                 }
                 NeuronModel::LifRef(l) => {
                     for (field, x) in [("V_rest", l.v_rest), ("V_th", l.v_th), ("V_reset", l.v_reset), ("R", l.r)] {
