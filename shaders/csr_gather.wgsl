@@ -1,7 +1,10 @@
 // Post conductance of one projection (or one slice of its post rows) as a post-major gather of
-// the delayed gating state (twin: src/cpu/csr_gather.rs). One thread per (batch row, post
-// neuron); terms are added in pre order, as BrainPy's scatter adds them, with no atomics, so
-// the result is deterministic.
+// the delayed gating state (twin: src/cpu/csr_gather.rs). One thread per (tile of up to TILE
+// batch rows, post neuron): each synapse's index and weight are read once for the whole tile.
+// Terms are added in pre order, as BrainPy's scatter adds them, with no atomics, so the result
+// is deterministic and the same for any batch size.
+
+const TILE: u32 = 8u;
 
 struct GatherParams {
     rows: u32,        // post rows in this slice
@@ -29,27 +32,35 @@ struct GatherParams {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
     let id = linear_id(wid, lid, nwg);
-    if (id >= p.rows * p.batch) {
+    let tiles = (p.batch + TILE - 1u) / TILE;
+    if (id >= p.rows * tiles) {
         return;
     }
-    let b = id / p.rows;
+    let b0 = (id / p.rows) * TILE;
+    let bt = min(TILE, p.batch - b0);
     let r = id % p.rows;
     let read_step = i32(now.step) - i32(p.newest_back) - i32(p.lag);
-    var acc = 0.0;
+    var acc: array<f32, TILE>;
+    for (var b = 0u; b < TILE; b++) {
+        acc[b] = 0.0;
+    }
     // before the delay has filled, the state read is the initial one, 0
     if (read_step >= 0) {
-        let base = (u32(read_step) % p.history) * (p.batch * p.n_pre) + b * p.n_pre;
+        let base = (u32(read_step) % p.history) * (p.batch * p.n_pre) + b0 * p.n_pre;
         let start = indptr[r];
         let end = indptr[r + 1u];
-        if (p.per_synapse != 0u) {
-            for (var e = start; e < end; e++) {
-                acc += weights[e] * hist[base + indices[e]];
+        for (var e = start; e < end; e++) {
+            let i = indices[e];
+            var w = p.shared_w;
+            if (p.per_synapse != 0u) {
+                w = weights[e];
             }
-        } else {
-            for (var e = start; e < end; e++) {
-                acc += p.shared_w * hist[base + indices[e]];
+            for (var b = 0u; b < bt; b++) {
+                acc[b] += w * hist[base + b * p.n_pre + i];
             }
         }
     }
-    gsyn[p.out_base + b * p.n_post + p.row_start + r] = acc;
+    for (var b = 0u; b < bt; b++) {
+        gsyn[p.out_base + (b0 + b) * p.n_post + p.row_start + r] = acc[b];
+    }
 }

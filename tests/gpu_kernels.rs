@@ -428,7 +428,7 @@ fn csr_gather_matches_cpu() {
     let timing: [(usize, u32, u32, u32); 6] = [(1, 0, 0, 7), (1, 0, 1, 0), (1, 0, 0, 0), (5, 4, 0, 2), (5, 3, 1, 17), (5, 0, 1, 1)];
     for &n_pre in &SIZES {
         for n_post in [1usize, 63, 1007] {
-            for &batch in &BATCHES {
+            for &batch in BATCHES.iter().chain(&[11]) {
                 for per_synapse in [false, true] {
                     case += 1;
                     let (history, lag, newest_back, step) = timing[rng.random_range(0..timing.len())];
@@ -487,7 +487,7 @@ fn csr_gather_matches_cpu() {
                         let gb = g.buf("gsyn", &gsyn);
                         let bg = g.group1(&g.k.csr_gather, &[&ub, &ib, &xb, &wb, &hb, &gb]);
                         let infos = [step_info(step, 0.1, 0)];
-                        g.run(&g.k.csr_gather, &bg, &infos, &|_| ((row_end - row_start) * batch) as u64, max_dim_for(&g, case));
+                        g.run(&g.k.csr_gather, &bg, &infos, &|_| ((row_end - row_start) * batch.div_ceil(kernels::GATHER_TILE)) as u64, max_dim_for(&g, case));
                         let got: Vec<f32> = g.read(&gb, gsyn.len());
                         let what = format!(
                             "csr_gather n_pre={n_pre} n_post={n_post} batch={batch} per_synapse={per_synapse} rows {row_start}..{row_end} \

@@ -306,6 +306,12 @@ fn workgroup_constant_matches_wgsl() {
 }
 
 #[test]
+fn gather_tile_matches_wgsl() {
+    let m = parse("csr_gather", CSR_GATHER_WGSL);
+    assert_eq!(const_u32(&m, "csr_gather", "TILE") as usize, kernels::GATHER_TILE, "csr_gather: TILE differs from kernels::GATHER_TILE");
+}
+
+#[test]
 fn workgroups_cover_threads() {
     // The 2-D split of `kernels::workgroups`, undone by `linear_id` in common.wgsl.
     for max in [3u32, 7, 65535] {

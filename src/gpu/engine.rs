@@ -310,7 +310,9 @@ impl GpuEngine {
                         (ub, bg, Product::Scatter)
                     }
                 };
-                products.push((kernel, Dispatch { bind_group: bg, threads: ((r1 - r0) * batch) as u64 }));
+                // the gather sums a tile of batch rows per thread; the scatter one row per thread
+                let row_groups = if kernel == Product::Gather { batch.div_ceil(kernels::GATHER_TILE) } else { batch };
+                products.push((kernel, Dispatch { bind_group: bg, threads: ((r1 - r0) * row_groups) as u64 }));
                 keep.extend([ub, ip, ix]);
                 keep.extend(w);
             }

@@ -8,6 +8,10 @@ use crate::error::Result;
 /// Every kernel's workgroup size (`WG` in `shaders/shared/common.wgsl`).
 pub const WORKGROUP: u32 = 64;
 
+/// Batch rows one `csr_gather` thread sums together (`TILE` in `csr_gather.wgsl`; a test
+/// checks they agree).
+pub const GATHER_TILE: usize = 8;
+
 /// Stride of the per-step entries in the step table: the dynamic uniform offset alignment that
 /// every adapter accepts.
 pub const STEP_STRIDE: u64 = 256;
