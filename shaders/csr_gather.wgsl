@@ -40,24 +40,43 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     let bt = min(TILE, p.batch - b0);
     let r = id % p.rows;
     let read_step = i32(now.step) - i32(p.newest_back) - i32(p.lag);
+    if (read_step < 0) {
+        // before the delay has filled, the state read is the initial one, 0
+        for (var b = 0u; b < bt; b++) {
+            gsyn[p.out_base + (b0 + b) * p.n_post + p.row_start + r] = 0.0;
+        }
+        return;
+    }
+    let base = (u32(read_step) % p.history) * (p.batch * p.n_pre) + b0 * p.n_pre;
+    let start = indptr[r];
+    let end = indptr[r + 1u];
+    if (bt == 1u) {
+        // one row: a register accumulator (a private array would live in slower memory)
+        var sum = 0.0;
+        if (p.per_synapse != 0u) {
+            for (var e = start; e < end; e++) {
+                sum += weights[e] * hist[base + indices[e]];
+            }
+        } else {
+            for (var e = start; e < end; e++) {
+                sum += p.shared_w * hist[base + indices[e]];
+            }
+        }
+        gsyn[p.out_base + b0 * p.n_post + p.row_start + r] = sum;
+        return;
+    }
     var acc: array<f32, TILE>;
     for (var b = 0u; b < TILE; b++) {
         acc[b] = 0.0;
     }
-    // before the delay has filled, the state read is the initial one, 0
-    if (read_step >= 0) {
-        let base = (u32(read_step) % p.history) * (p.batch * p.n_pre) + b0 * p.n_pre;
-        let start = indptr[r];
-        let end = indptr[r + 1u];
-        for (var e = start; e < end; e++) {
-            let i = indices[e];
-            var w = p.shared_w;
-            if (p.per_synapse != 0u) {
-                w = weights[e];
-            }
-            for (var b = 0u; b < bt; b++) {
-                acc[b] += w * hist[base + b * p.n_pre + i];
-            }
+    for (var e = start; e < end; e++) {
+        let i = indices[e];
+        var w = p.shared_w;
+        if (p.per_synapse != 0u) {
+            w = weights[e];
+        }
+        for (var b = 0u; b < bt; b++) {
+            acc[b] += w * hist[base + b * p.n_pre + i];
         }
     }
     for (var b = 0u; b < bt; b++) {
