@@ -8,7 +8,7 @@ use crate::plot::{Trace, TraceData};
 use crate::progress::Progress;
 use crate::sim::{Backend, Chunk, MonitorData};
 use clap::{Parser, Subcommand, ValueEnum};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 #[derive(Parser)]
@@ -127,7 +127,7 @@ pub fn open_backend_with(choice: BackendChoice, mode: UpdateMode, chunk: usize, 
 /// Monitors larger than this (all together) are not kept in memory for `--plot`.
 const PLOT_MEMORY_CAP: u64 = 512 << 20;
 
-fn run(path: &PathBuf, out: &PathBuf, backend: BackendChoice, mode: UpdateMode, chunk: usize, plot: bool, quiet: bool) -> Result<()> {
+fn run(path: &Path, out: &Path, backend: BackendChoice, mode: UpdateMode, chunk: usize, plot: bool, quiet: bool) -> Result<()> {
     let net = file::load(path)?;
     if chunk == 0 {
         return Err(Error::invalid("--chunk", "must be at least 1"));
@@ -198,7 +198,7 @@ fn run(path: &PathBuf, out: &PathBuf, backend: BackendChoice, mode: UpdateMode, 
     Ok(())
 }
 
-fn validate(path: &PathBuf) -> Result<()> {
+fn validate(path: &Path) -> Result<()> {
     let net = file::load(path)?;
     println!("{}: valid", path.display());
     println!("dt {} ms, {} steps ({} ms), batch {}", net.dt, net.steps, net.steps as f64 * net.dt, net.batch);

@@ -61,9 +61,9 @@ fn spike_times_with_rows_drive_only_their_row() {
     let single = [file::parse(&net_json(1, only_row0)).unwrap(), file::parse(&net_json(1, only_row1)).unwrap()];
     for (name, mut eng) in engines(&net) {
         let (data, _) = run_collect(eng.as_mut(), &net, 100).unwrap();
-        for b in 0..2 {
-            let want = run_cpu(&single[b], 100);
-            assert_bit_identical(&single[b], &row_of(&data, 2, b), &want, &format!("{name}: batch row {b} against its own batch-1 run"));
+        for (b, one) in single.iter().enumerate() {
+            let want = run_cpu(one, 100);
+            assert_bit_identical(one, &row_of(&data, 2, b), &want, &format!("{name}: batch row {b} against its own batch-1 run"));
         }
     }
 }

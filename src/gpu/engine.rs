@@ -366,8 +366,8 @@ impl GpuEngine {
             row_bytes_total += row_bytes;
             check(&format!("monitor \"{}\" (one step)", m.name), row_bytes)?;
         }
-        if row_bytes_total > 0 {
-            chunk_rows = chunk_rows.min((ctx.max_buffer_size() / 2 / row_bytes_total).max(1) as usize);
+        if let Some(rows) = (ctx.max_buffer_size() / 2).checked_div(row_bytes_total) {
+            chunk_rows = chunk_rows.min(rows.max(1) as usize);
         }
         let lif_of = |pop: usize| match plan.pops[pop] {
             PopSlot::Lif(l) => l,
