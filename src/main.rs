@@ -1,5 +1,12 @@
 //! The `spikegpu` command.
 
 fn main() {
+    // Die quietly from SIGPIPE, as command-line tools do, when stdout is closed early
+    // (`spikegpu validate net.json | head`); Rust ignores the signal and `println!` then panics.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of one signal, before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     std::process::exit(spikegpu::cli::main());
 }
