@@ -219,7 +219,15 @@ fn validate(path: &Path) -> Result<()> {
     }
     let mut monitor_row = 0u64;
     for m in &net.monitors {
-        println!("monitor {:<12} {} {:?}", m.name, net.target_name(m.target), net.monitor_shape(m.target));
+        match m.format {
+            crate::model::MonitorFormat::Dense => {
+                println!("monitor {:<12} {} {:?}", m.name, net.target_name(m.target), net.monitor_shape(m.target))
+            }
+            crate::model::MonitorFormat::Events => {
+                let cols = if net.batch > 1 { "3: step, batch row, neuron" } else { "2: step, neuron" };
+                println!("monitor {:<12} {}_events [spikes, {cols}]", m.name, net.target_name(m.target))
+            }
+        }
         monitor_row += 4 * net.monitor_width(m.target) as u64;
     }
     let plan = crate::model::Plan::new(&net)?;

@@ -3,10 +3,10 @@
 //! run leaves no partial output.
 
 use crate::error::{Error, Result};
-use crate::model::Network;
+use crate::model::{MonitorFormat, Network};
 use crate::sim::{BackendInfo, Chunk, MonitorData, RunStats};
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
 
 #[cfg(target_endian = "big")]
@@ -18,17 +18,24 @@ compile_error!("the .npy writer stores native bytes and declares them little-end
 struct NpyFile {
     path: PathBuf,
     file: BufWriter<File>,
+    /// For a spike-event file: batch rows, neurons, and the events written so far (its shape is
+    /// known only at the end, when the header is rewritten in place).
+    events: Option<(usize, usize, u64)>,
 }
 
-/// The `.npy` v1.0 header for a C-order array.
-fn npy_header(descr: &str, shape: &[usize]) -> Vec<u8> {
+/// Header length of spike-event files: room for any `(k, 3)` shape, so the final header
+/// overwrites the placeholder exactly.
+const EVENT_HEADER_LEN: usize = 128;
+
+/// The `.npy` v1.0 header for a C-order array, at least `min_len` bytes long.
+fn npy_header(descr: &str, shape: &[usize], min_len: usize) -> Vec<u8> {
     let dims = match shape {
         [n] => format!("({n},)"),
         _ => format!("({})", shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
     };
     let mut dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {dims}, }}");
     // magic (6) + version (2) + length (2) + dict + '\n' is padded to a multiple of 64
-    let total = (10 + dict.len() + 1).div_ceil(64) * 64;
+    let total = ((10 + dict.len() + 1).div_ceil(64) * 64).max(min_len);
     dict.push_str(&" ".repeat(total - 10 - dict.len() - 1));
     dict.push('\n');
     let mut h = b"\x93NUMPY\x01\x00".to_vec();
@@ -64,13 +71,17 @@ impl OutputDir {
         let mut out = OutputDir { dir: dir.to_path_buf(), tmp, writers: Vec::new(), done: false };
         for m in &net.monitors {
             let path = out.tmp.join(format!("{}.npy", m.name));
-            let descr = match MonitorData::for_target(m.target, 0) {
-                MonitorData::F32(_) => "<f4",
-                MonitorData::Spike(_) => "|u1",
-            };
             let mut file = BufWriter::with_capacity(1 << 20, File::create(&path).map_err(|e| Error::io(&path, e))?);
-            file.write_all(&npy_header(descr, &net.monitor_shape(m.target))).map_err(|e| Error::io(&path, e))?;
-            out.writers.push(NpyFile { path, file });
+            let (header, events) = match (m.format, MonitorData::for_target(m.target, 0)) {
+                (MonitorFormat::Events, _) => {
+                    let cols = if net.batch > 1 { 3 } else { 2 };
+                    (npy_header("<i4", &[0, cols], EVENT_HEADER_LEN), Some((net.batch, net.target_size(m.target), 0)))
+                }
+                (MonitorFormat::Dense, MonitorData::F32(_)) => (npy_header("<f4", &net.monitor_shape(m.target), 0), None),
+                (MonitorFormat::Dense, MonitorData::Spike(_)) => (npy_header("|u1", &net.monitor_shape(m.target), 0), None),
+            };
+            file.write_all(&header).map_err(|e| Error::io(&path, e))?;
+            out.writers.push(NpyFile { path, file, events });
         }
         Ok(out)
     }
@@ -78,6 +89,20 @@ impl OutputDir {
     /// Appends one chunk to every monitor file.
     pub fn write_chunk(&mut self, chunk: &Chunk) -> Result<()> {
         for (w, data) in self.writers.iter_mut().zip(&chunk.data) {
+            if let (Some((batch, n, count)), MonitorData::Spike(d)) = (&mut w.events, data) {
+                let mut rows: Vec<i32> = Vec::new();
+                for (k, _) in d.iter().enumerate().filter(|(_, &s)| s != 0) {
+                    let (step, b, j) = (chunk.start + k / (*batch * *n), (k / *n) % *batch, k % *n);
+                    rows.push(step as i32);
+                    if *batch > 1 {
+                        rows.push(b as i32);
+                    }
+                    rows.push(j as i32);
+                    *count += 1;
+                }
+                w.file.write_all(bytemuck::cast_slice(&rows)).map_err(|e| Error::io(&w.path, e))?;
+                continue;
+            }
             let bytes: &[u8] = match data {
                 MonitorData::F32(d) => bytemuck::cast_slice(d),
                 MonitorData::Spike(d) => d,
@@ -95,6 +120,13 @@ impl OutputDir {
     /// Closes the monitor files and writes `summary.json`; the folder is not yet in place.
     pub fn close_monitors(&mut self) -> Result<()> {
         for mut w in self.writers.drain(..) {
+            if let Some((batch, _, count)) = w.events {
+                // the event count is known now: rewrite the placeholder header in place
+                let cols = if batch > 1 { 3 } else { 2 };
+                let header = npy_header("<i4", &[count as usize, cols], EVENT_HEADER_LEN);
+                w.file.seek(std::io::SeekFrom::Start(0)).map_err(|e| Error::io(&w.path, e))?;
+                w.file.write_all(&header).map_err(|e| Error::io(&w.path, e))?;
+            }
             w.file.flush().map_err(|e| Error::io(&w.path, e))?;
         }
         Ok(())
@@ -177,7 +209,14 @@ impl Summary {
             let rate = c as f64 / (p.size * net.batch) as f64 / duration_s;
             rates_hz.insert(p.name.clone(), serde_json::Value::from(rate));
         }
-        let monitors = net.monitors.iter().map(|m| (m.name.clone(), net.target_name(m.target).into())).collect();
+        let monitors = net
+            .monitors
+            .iter()
+            .map(|m| {
+                let suffix = if m.format == MonitorFormat::Events { "_events" } else { "" };
+                (m.name.clone(), format!("{}{suffix}", net.target_name(m.target)).into())
+            })
+            .collect();
         let secs = wall_seconds.max(1e-12);
         Summary {
             backend: info,

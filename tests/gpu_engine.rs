@@ -309,7 +309,7 @@ fn projection(
 }
 
 fn monitor(name: &str, target: Target) -> Monitor {
-    Monitor { name: name.into(), target }
+    Monitor { name: name.into(), target, format: Default::default() }
 }
 
 /// ~6000 neurons, ~265k synapses: sources → E (4000) and I (1000), E→E and E→I (AMPA), I→E and

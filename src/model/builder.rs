@@ -425,7 +425,7 @@ impl NetworkBuilder {
                 }
                 _ => {}
             }
-            monitors.push(Monitor { name: name.clone(), target: t.target });
+            monitors.push(Monitor { name: name.clone(), target: t.target, format: Default::default() });
         }
         let net = Network { dt: self.dt, steps: self.steps, batch: self.batch, populations, projections, monitors };
         net.validate()?;

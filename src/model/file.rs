@@ -6,7 +6,7 @@
 //! [`Network::validate`], shared with the builder.
 
 use super::{
-    generate, Coba, Csr, LifRef, Monitor, Network, NeuronModel, Population, Projection, SpikeTimes, Synapse,
+    generate, Coba, Csr, LifRef, Monitor, MonitorFormat, Network, NeuronModel, Population, Projection, SpikeTimes, Synapse,
     SynapseKind, Target, VInit, Weights,
 };
 use crate::error::{Error, Result};
@@ -106,7 +106,12 @@ pub fn from_value(v: &Value, base: &str) -> Result<Network> {
         for (name, t) in m {
             let path = root.sub(&format!("monitors.{name}"));
             let t = t.as_str().ok_or_else(|| Error::invalid(&path, "must be a string like \"post.V\""))?;
-            monitors.push(Monitor { name: name.clone(), target: target(t, &path, &populations, &projections)? });
+            // `<population>.spike_events`: the spikes, stored as a list of events
+            let (t, format) = match t.strip_suffix("_events") {
+                Some(base) if base.ends_with(".spike") => (base, MonitorFormat::Events),
+                _ => (t, MonitorFormat::Dense),
+            };
+            monitors.push(Monitor { name: name.clone(), target: target(t, &path, &populations, &projections)?, format });
         }
     }
     Ok(Network { dt, steps, batch, populations, projections, monitors })

@@ -206,6 +206,19 @@ pub struct Monitor {
     pub name: String,
     /// The recorded variable.
     pub target: Target,
+    /// How the file stores it.
+    pub format: MonitorFormat,
+}
+
+/// How a monitor's `.npy` file stores its values.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MonitorFormat {
+    /// One row per step: `[steps, n]` or `[steps, batch, n]`.
+    #[default]
+    Dense,
+    /// Spikes only (`<population>.spike_events`): one row per spike, `[k, 2]` int32 (step, neuron), or
+    /// `[k, 3]` (step, batch row, neuron) when batched, in step order (like Brian2's SpikeMonitor).
+    Events,
 }
 
 /// What a monitor records. Indices point into the network's population/projection lists.

@@ -268,9 +268,10 @@ pub fn run_cli(net_path: &Path, backend: &str, out: &Path, net: &Network) -> Vec
 pub enum Npy {
     F32(Vec<f32>),
     U8(Vec<u8>),
+    I32(Vec<i32>),
 }
 
-/// Reads a C-order little-endian `<f4`, `|u1` or `|b1` `.npy` file (versions 1 to 3).
+/// Reads a C-order little-endian `<f4`, `|u1`, `|b1` or `<i4` `.npy` file (versions 1 to 3).
 pub fn read_npy(path: &Path) -> (Vec<usize>, Npy) {
     let raw = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let fail = |m: &str| -> ! { panic!("{}: {m}", path.display()) };
@@ -308,6 +309,10 @@ pub fn read_npy(path: &Path) -> (Vec<usize>, Npy) {
         "|u1" | "|b1" => {
             assert_eq!(body.len(), n, "{}: {} data bytes for shape {shape:?}", path.display(), body.len());
             Npy::U8(body.to_vec())
+        }
+        "<i4" => {
+            assert_eq!(body.len(), 4 * n, "{}: {} data bytes for shape {shape:?}", path.display(), body.len());
+            Npy::I32(body.chunks_exact(4).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
         }
         other => fail(&format!("dtype {other} not supported")),
     };
