@@ -113,17 +113,17 @@ impl CpuEngine {
             let group = &plan.groups[proj.group];
             let width = plan.batch * group.n;
             let hist = &self.hist[proj.group];
-            let slot_of = |s: i64| (s >= 0).then(|| (s as usize % group.history) * width);
             let r = plan.read_step(proj, i);
-            let x = slot_of(r).map(|a| &hist[a..a + width]);
+            let values = |s: i64| plan.history_slot(proj.group, s).map(|slot| &hist[slot * width..(slot + 1) * width]);
+            let x = values(r);
             let lif = &mut self.lifs[proj.post_lif];
             let pw = plan.batch * plan.lifs[proj.post_lif].n;
             let y = &mut lif.gsyn[proj.input_slot * pw..(proj.input_slot + 1) * pw];
             if event {
-                let x_prev = slot_of(r - 1).map(|a| &hist[a..a + width]);
+                let x_prev = values(r - 1);
                 let acc = &mut self.acc[k];
-                if let Some(x) = x {
-                    let active = &self.active[proj.group][r as usize % group.history];
+                if let (Some(x), Some(slot)) = (x, plan.history_slot(proj.group, r)) {
+                    let active = &self.active[proj.group][slot];
                     let c = &proj.pre_major;
                     let n_post = plan.lifs[proj.post_lif].n;
                     let decay = group.params.decay;

@@ -430,10 +430,10 @@ impl Plan {
         newest - proj.lag as i64
     }
 
-    /// The ring slot of [`Plan::read_step`], or `None` before the run.
-    pub fn read_slot(&self, proj: &ProjPlan, i: usize) -> Option<usize> {
-        let s = self.read_step(proj, i);
-        (s >= 0).then(|| s as usize % self.groups[proj.group].history)
+    /// The ring slot of group `group` that holds step `step`, or `None` for a step before the
+    /// run (whose value is the initial state, 0).
+    pub fn history_slot(&self, group: usize, step: i64) -> Option<usize> {
+        (step >= 0).then(|| step as usize % self.groups[group].history)
     }
 }
 
