@@ -5,7 +5,7 @@
 //! them in seconds. Each figure is the median of several timed repetitions.
 
 use rand::{Rng, SeedableRng};
-use spikegpu::cpu::{csr_gather::csr_gather, gating::gating, lif_update};
+use spikegpu::cpu::{csr_gather::{csr_gather, Columns}, gating::gating, lif_update};
 use spikegpu::model::plan::{GatingParams, LifParams, PlanWeights};
 use spikegpu::model::{Csr, Synapse, SynapseKind};
 use std::time::Instant;
@@ -46,7 +46,8 @@ fn main() {
     let x: Vec<f32> = (0..n).map(|_| rng.random::<f32>()).collect();
     let mut y = vec![0.0f32; n];
     let w = PlanWeights::Shared(0.08);
-    let s = median_seconds(reps, || csr_gather(&post_major.indptr, &post_major.indices, &w, Some(&x), n, &mut y));
+    let cols = Columns::new(post_major.indices.clone(), n);
+    let s = median_seconds(reps, || csr_gather(&post_major.indptr, &cols, &w, Some(&x), n, &mut y));
     let syn = post_major.nnz() as f64;
     // per step: 4 B of index per synapse, the pre state (cached), 4 B written per post neuron
     let bytes = 4.0 * syn + 4.0 * n as f64 + 4.0 * (n + 1) as f64;

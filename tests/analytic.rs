@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use serde_json::json;
-use spikegpu::cpu::csr_gather::csr_gather;
+use spikegpu::cpu::csr_gather::{csr_gather, Columns};
 use spikegpu::cpu::lif_update::{lif_update, LifState};
 use spikegpu::model::plan::{dt_phi, LifParams, PlanWeights};
 use spikegpu::model::{file, step_time, Csr, Network};
@@ -390,8 +390,13 @@ fn csr_gather_equals_the_pre_major_scatter() {
             } else {
                 PlanWeights::PerSynapse(perm.iter().map(|&e| w[e as usize]).collect())
             };
+            // both index widths the CPU engine keeps (16 bits when n_pre <= 65,536)
+            let wide = Columns::new(pm.indices.clone(), n_pre);
+            let narrow = Columns::new(pm.indices.iter().map(|&i| u16::try_from(i).unwrap()).collect(), n_pre);
             let mut y = vec![f32::NAN; batch * n_post];
-            csr_gather(&pm.indptr, &pm.indices, &weights, Some(&x), n_pre, &mut y);
+            csr_gather(&pm.indptr, &wide, &weights, Some(&x), n_pre, &mut y);
+            let mut y16 = vec![f32::NAN; batch * n_post];
+            csr_gather(&pm.indptr, &narrow, &weights, Some(&x), n_pre, &mut y16);
             for b in 0..batch {
                 let mut scatter = vec![0.0f32; n_post];
                 let mut exact = vec![0.0f64; n_post];
@@ -406,11 +411,12 @@ fn csr_gather_equals_the_pre_major_scatter() {
                 for j in 0..n_post {
                     let got = y[b * n_post + j];
                     assert_eq!(got.to_bits(), scatter[j].to_bits(), "seed {seed} shared {shared} b {b} j {j}: {got} vs {}", scatter[j]);
+                    assert_eq!(y16[b * n_post + j].to_bits(), scatter[j].to_bits(), "seed {seed} shared {shared} b {b} j {j}: 16-bit indices");
                     assert!((got as f64 - exact[j]).abs() < 1e-5 * (1.0 + exact[j].abs()), "seed {seed}: far from f64");
                 }
             }
             // before the delay has filled, the input is the initial state 0
-            csr_gather(&pm.indptr, &pm.indices, &weights, None, n_pre, &mut y);
+            csr_gather(&pm.indptr, &wide, &weights, None, n_pre, &mut y);
             assert!(y.iter().all(|&v| v == 0.0), "seed {seed}: no input must give 0");
         }
     }

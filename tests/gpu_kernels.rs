@@ -18,6 +18,7 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use spikegpu::cpu;
+use spikegpu::cpu::csr_gather::Columns;
 use spikegpu::cpu::lif_update::LifState;
 use spikegpu::gpu::context::gpu_required;
 use spikegpu::gpu::kernels::{self, record_mode, Kernel, Kernels, StepInfo};
@@ -447,7 +448,14 @@ fn csr_gather_matches_cpu() {
                         &hist[slot * bw..(slot + 1) * bw]
                     });
                     let mut y = vec![POISON_F; batch * n_post];
-                    cpu::csr_gather::csr_gather(&indptr, &indices, &weights, x, n_pre, &mut y);
+                    cpu::csr_gather::csr_gather(&indptr, &Columns::new(indices.clone(), n_pre), &weights, x, n_pre, &mut y);
+                    // the 16-bit indices the CPU engine keeps when n_pre <= 65,536: same bits
+                    let mut y16 = vec![POISON_F; batch * n_post];
+                    let narrow = Columns::new(indices.iter().map(|&i| u16::try_from(i).unwrap()).collect(), n_pre);
+                    cpu::csr_gather::csr_gather(&indptr, &narrow, &weights, x, n_pre, &mut y16);
+                    for (k, (a, b)) in y.iter().zip(&y16).enumerate() {
+                        assert_eq!(a.to_bits(), b.to_bits(), "seed {seed}, case {case}: 16-bit indices differ at output {k}");
+                    }
                     // the whole projection, and a slice of rows (as the engine cuts large ones)
                     let r0 = rng.random_range(0..n_post);
                     let r1 = rng.random_range(r0 + 1..=n_post);

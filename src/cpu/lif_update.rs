@@ -88,6 +88,7 @@ const PARALLEL_MIN_NEURONS: usize = 1 << 17;
 /// Neurons `lo .. lo + v.len()` of [`lif_update`]; `v`, `t_last`, `spike` and `input` are
 /// their slices, `gsyn` the whole conductance buffer (`e.len()` slots of `width`).
 #[allow(clippy::too_many_arguments)] // one argument per buffer, as the shader's bindings
+#[multiversion::multiversion(targets = "simd")] // AVX2 / AVX-512 where the CPU has them: identical bits
 fn lif_range(
     p: &LifParams,
     t: f32,

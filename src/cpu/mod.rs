@@ -12,6 +12,7 @@ use crate::error::Result;
 use crate::model::plan::{Plan, PopSlot, UpdateMode};
 use crate::model::{Network, Target};
 use crate::sim::{Backend, BackendInfo, Chunk, MonitorData, RunStats};
+use csr_gather::Columns;
 use lif_update::LifState;
 
 /// Simulation state of every population and gating group.
@@ -35,10 +36,31 @@ pub struct CpuEngine {
     on_values: Vec<f32>,
     /// Per projection: the fixed-point increments of this step (event mode).
     acc: Vec<Vec<i32>>,
+    /// Per projection: the post-major column indices the dense product reads (taken out of the
+    /// plan, narrowed where the pre population allows).
+    post_indices: Vec<PostIndices>,
     /// Reversal potential of each input slot, per LIF population.
     e: Vec<Vec<f32>>,
     spike_counts: Vec<u64>,
     step: usize,
+}
+
+/// Column indices of a post-major matrix. 16 bits halve the bytes of the index stream, the
+/// dense product's main traffic: B2's million synapses become 2 MB, one MiB per core, which
+/// stays in each core's 2 MiB L2 from step to step where 4 MB did not.
+enum PostIndices {
+    Narrow(Columns<u16>),
+    Wide(Columns<u32>),
+}
+
+impl PostIndices {
+    fn narrowed(indices: Vec<u32>, n_pre: usize) -> Self {
+        if n_pre <= 1 << 16 {
+            PostIndices::Narrow(Columns::new(indices.iter().map(|&i| i as u16).collect(), n_pre))
+        } else {
+            PostIndices::Wide(Columns::new(indices, n_pre))
+        }
+    }
 }
 
 /// BrainPy's initial `spike_arrival_time`.
@@ -52,7 +74,8 @@ impl CpuEngine {
 
     /// Builds the engine with an update mode.
     pub fn with_mode(net: &Network, mode: UpdateMode) -> Result<Self> {
-        let plan = Plan::with_mode(net, mode)?;
+        let mut plan = Plan::with_mode(net, mode)?;
+        let post_indices = plan.projections.iter_mut().map(|p| PostIndices::narrowed(std::mem::take(&mut p.post_major.indices), p.post_major.n_cols)).collect();
         let b = net.batch;
         Ok(CpuEngine {
             stamps: plan.sources.iter().map(|s| vec![u32::MAX; b * s.n]).collect(),
@@ -68,6 +91,7 @@ impl CpuEngine {
                 .iter()
                 .map(|p| if mode == UpdateMode::Event { vec![0; b * plan.lifs[p.post_lif].n] } else { Vec::new() })
                 .collect(),
+            post_indices,
             e: plan.lifs.iter().map(|l| l.inputs.iter().map(|&p| plan.projections[p].e).collect()).collect(),
             spike_counts: vec![0; net.populations.len()],
             step: 0,
@@ -131,7 +155,11 @@ impl CpuEngine {
                 }
                 event_update::event_finalize(group.params.decay, 1.0 / proj.event_scale, acc, y);
             } else {
-                csr_gather::csr_gather(&proj.post_major.indptr, &proj.post_major.indices, &proj.weights, x, group.n, y);
+                let indptr = &proj.post_major.indptr;
+                match &self.post_indices[k] {
+                    PostIndices::Narrow(ix) => csr_gather::csr_gather(indptr, ix, &proj.weights, x, group.n, y),
+                    PostIndices::Wide(ix) => csr_gather::csr_gather(indptr, ix, &proj.weights, x, group.n, y),
+                }
             }
         }
         for (l, lp) in self.plan.lifs.iter().enumerate() {

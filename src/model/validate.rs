@@ -22,6 +22,15 @@ fn finite(path: impl Into<String>, x: f32) -> Result<()> {
     }
 }
 
+/// [`finite`] over a slice; `path(k)` names element `k` and is only built for the bad one, so
+/// millions of good values cost no formatting.
+fn all_finite(xs: &[f32], path: impl Fn(usize) -> String) -> Result<()> {
+    match xs.iter().position(|x| !x.is_finite()) {
+        Some(k) => finite(path(k), xs[k]),
+        None => Ok(()),
+    }
+}
+
 fn positive(path: &str, x: f32) -> Result<()> {
     finite(path, x)?;
     if x > 0.0 {
@@ -125,9 +134,7 @@ impl Network {
                             ));
                         }
                     }
-                    for (k, &t) in s.times.iter().enumerate() {
-                        finite(format!("{path}.times[{k}]"), t)?;
-                    }
+                    all_finite(&s.times, |k| format!("{path}.times[{k}]"))?;
                     if !s.rows.is_empty() && s.rows.len() != s.indices.len() {
                         return Err(Error::invalid(
                             format!("{path}.rows"),
@@ -155,9 +162,7 @@ impl Network {
                                     format!("has {} values, expected {} (one per neuron)", v.len(), p.size),
                                 ));
                             }
-                            for (k, &x) in v.iter().enumerate() {
-                                finite(format!("{path}.V_init[{k}]"), x)?;
-                            }
+                            all_finite(v, |k| format!("{path}.V_init[{k}]"))?;
                         }
                         VInit::PerBatch(rows) => {
                             if rows.len() != self.batch {
@@ -173,9 +178,7 @@ impl Network {
                                         format!("has {} values, expected {} (one per neuron)", row.len(), p.size),
                                     ));
                                 }
-                                for (k, &x) in row.iter().enumerate() {
-                                    finite(format!("{path}.V_init[{b}][{k}]"), x)?;
-                                }
+                                all_finite(row, |k| format!("{path}.V_init[{b}][{k}]"))?;
                             }
                         }
                     }
@@ -234,9 +237,7 @@ impl Network {
                             format!("has {} values, but the connectivity has {} synapses", w.len(), p.conn.nnz()),
                         ));
                     }
-                    for (k, &x) in w.iter().enumerate() {
-                        finite(format!("{path}.weight[{k}]"), x)?;
-                    }
+                    all_finite(w, |k| format!("{path}.weight[{k}]"))?;
                 }
             }
             finite(format!("{path}.output.E"), p.output.e)?;
