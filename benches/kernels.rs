@@ -5,7 +5,7 @@
 //! them in seconds. Each figure is the median of several timed repetitions.
 
 use rand::{Rng, SeedableRng};
-use spikegpu::cpu::{csr_gather::{csr_gather, Columns}, gating::gating, lif_update};
+use spikegpu::cpu::{columns::Columns, csr_gather::csr_gather, gating::gating, lif_update};
 use spikegpu::model::plan::{GatingParams, LifParams, PlanWeights};
 use spikegpu::model::{Csr, Synapse, SynapseKind};
 use std::time::Instant;

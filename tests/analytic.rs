@@ -5,7 +5,8 @@ mod common;
 
 use common::*;
 use serde_json::json;
-use spikegpu::cpu::csr_gather::{csr_gather, Columns};
+use spikegpu::cpu::columns::Columns;
+use spikegpu::cpu::csr_gather::csr_gather;
 use spikegpu::cpu::lif_update::{lif_update, LifState};
 use spikegpu::model::plan::{dt_phi, LifParams, PlanWeights};
 use spikegpu::model::{file, step_time, Csr, Network};

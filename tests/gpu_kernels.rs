@@ -18,7 +18,7 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use spikegpu::cpu;
-use spikegpu::cpu::csr_gather::Columns;
+use spikegpu::cpu::columns::Columns;
 use spikegpu::cpu::lif_update::LifState;
 use spikegpu::gpu::context::gpu_required;
 use spikegpu::gpu::kernels::{self, record_mode, Kernel, Kernels, StepInfo};

@@ -5,52 +5,9 @@
 //! each term is rounded as `w * x` first, as BrainPy's `wsp = w * x[i]` is. Each output is summed
 //! by one thread start to end, so splitting rows over threads changes no bit of the result.
 
+use super::columns::{ColIndex, Columns};
 use crate::model::plan::PlanWeights;
 use rayon::prelude::*;
-
-/// A column index as the CPU engine stores it: 16 bits where the pre population allows (half
-/// the bytes of the index stream, which dominates the dense product), else 32.
-pub trait ColIndex: Copy + Send + Sync {
-    /// The index as a `usize`.
-    fn at(self) -> usize;
-}
-
-impl ColIndex for u16 {
-    #[inline(always)]
-    fn at(self) -> usize {
-        self as usize
-    }
-}
-
-impl ColIndex for u32 {
-    #[inline(always)]
-    fn at(self) -> usize {
-        self as usize
-    }
-}
-
-/// Post-major column indices, each checked once (when made) to be below `bound`, so the gather
-/// reads the pre state without a bounds check per synapse (about 15% of its time on B2).
-pub struct Columns<I> {
-    indices: Vec<I>,
-    bound: usize,
-}
-
-impl<I: ColIndex> Columns<I> {
-    /// Panics if an index is `>= bound`: the plan's matrices are validated, so that is a bug,
-    /// and this check is what the unchecked reads rely on.
-    pub fn new(indices: Vec<I>, bound: usize) -> Self {
-        if let Some(k) = indices.iter().position(|i| i.at() >= bound) {
-            panic!("column index {} at {k} is not below {bound}", indices[k].at());
-        }
-        Columns { indices, bound }
-    }
-
-    /// The indices, in CSR order.
-    pub fn as_slice(&self) -> &[I] {
-        &self.indices
-    }
-}
 
 /// Below this many synapse reads per step, threads cost more than they save.
 const PARALLEL_MIN_WORK: usize = 1 << 15;
@@ -72,7 +29,7 @@ pub fn csr_gather<I: ColIndex>(indptr: &[u32], cols: &Columns<I>, weights: &Plan
         return gather_batched(indptr, indices, weights, x, n_pre, batch, y);
     }
     // what lets `gather_rows` skip the bounds checks
-    assert!(cols.bound <= x.len(), "columns up to {} but {} pre values", cols.bound, x.len());
+    assert!(cols.bound() <= x.len(), "columns up to {} but {} pre values", cols.bound(), x.len());
     let work = indices.len();
     if work >= PARALLEL_MIN_WORK {
         y.par_chunks_mut(ROWS_PER_TASK).enumerate().for_each(|(c, out)| gather_rows(indptr, cols, weights, x, c * ROWS_PER_TASK, out));
@@ -162,7 +119,7 @@ thread_local! {
 ///
 /// `cols.bound <= x.len()` (asserted by the caller).
 fn gather_rows<I: ColIndex>(indptr: &[u32], cols: &Columns<I>, weights: &PlanWeights, x: &[f32], r0: usize, out: &mut [f32]) {
-    debug_assert!(cols.bound <= x.len());
+    debug_assert!(cols.bound() <= x.len());
     let indices = cols.as_slice();
     // SAFETY: every index is below `cols.bound` (`Columns::new`), which is at most `x.len()`.
     let at = |i: I| unsafe { *x.get_unchecked(i.at()) };

@@ -12,6 +12,7 @@
 //! ([`crate::model::plan::event_scale`]): integer sums do not depend on the order of the
 //! additions, so the GPU, which adds them with atomics in no fixed order, gets the same sums.
 
+use super::columns::{ColIndex, Columns};
 use crate::model::plan::PlanWeights;
 
 /// One increment in fixed point (`round(w * delta * scale)`, ties to even as WGSL's `round`).
@@ -25,9 +26,9 @@ pub fn fixed(w: f32, delta: f32, scale: f32) -> i32 {
 /// are the gating values of the read step and the step before it (`None`: before the run, 0).
 /// Pre-major CSR (`indptr` over pre neurons).
 #[allow(clippy::too_many_arguments)] // one argument per binding of the shader twin
-pub fn event_scatter(
+pub fn event_scatter<I: ColIndex>(
     indptr: &[u32],
-    indices: &[u32],
+    cols: &Columns<I>,
     weights: &PlanWeights,
     decay: f32,
     scale: f32,
@@ -38,23 +39,30 @@ pub fn event_scatter(
     n_post: usize,
     acc: &mut [i32],
 ) {
+    let indices = cols.as_slice();
+    // what makes the unchecked additions below sound
+    assert!(cols.bound() <= n_post, "columns up to {} but {n_post} post neurons", cols.bound());
     for &idx in active {
         let idx = idx as usize;
         let (b, i) = (idx / n_pre, idx % n_pre);
         let delta = x_now[idx] - decay * x_prev.map_or(0.0, |x| x[idx]);
         let out = &mut acc[b * n_post..(b + 1) * n_post];
+        // SAFETY: every index is below `cols.bound()` (`Columns::new`), at most `out.len()`.
+        let mut add = |j: I, q: i32| unsafe {
+            let o = out.get_unchecked_mut(j.at());
+            *o = o.wrapping_add(q);
+        };
         let (start, end) = (indptr[i] as usize, indptr[i + 1] as usize);
         match weights {
             PlanWeights::Shared(w) => {
                 let q = fixed(*w, delta, scale);
                 for &j in &indices[start..end] {
-                    out[j as usize] = out[j as usize].wrapping_add(q);
+                    add(j, q);
                 }
             }
             PlanWeights::PerSynapse(w) => {
                 for e in start..end {
-                    let j = indices[e] as usize;
-                    out[j] = out[j].wrapping_add(fixed(w[e], delta, scale));
+                    add(indices[e], fixed(w[e], delta, scale));
                 }
             }
         }
@@ -62,6 +70,7 @@ pub fn event_scatter(
 }
 
 /// The finalize: `y = d y + acc / scale`, and `acc` back to 0 for the next step.
+#[multiversion::multiversion(targets = "simd")] // wider vectors where the CPU has them: same bits
 pub fn event_finalize(decay: f32, inv_scale: f32, acc: &mut [i32], y: &mut [f32]) {
     for (y, a) in y.iter_mut().zip(acc.iter_mut()) {
         *y = decay * *y + (*a as f32) * inv_scale;

@@ -99,17 +99,40 @@ pub fn gating_sparse(
     let n = new as usize * width;
     match old {
         None => hist[n..n + width].fill(0.0),
+        Some(o) if o == new => decay_in_place(p, &mut hist[n..n + width]),
         Some(o) => {
-            let o = o as usize * width;
-            for k in 0..width {
-                let g = hist[o + k];
-                let f = 0.0 * (1.0 - g) - p.beta * g;
-                hist[n + k] = g + p.dt_phi_off * f;
-            }
+            let (o, n) = (o as usize * width, n);
+            let (from, to) = if o < n {
+                let (a, b) = hist.split_at_mut(n);
+                (&a[o..o + width], &mut b[..width])
+            } else {
+                let (a, b) = hist.split_at_mut(o);
+                (&b[..width], &mut a[n..n + width])
+            };
+            decay(p, from, to);
         }
     }
     for (&idx, &v) in active.iter().zip(on_values.iter()) {
         hist[n + idx as usize] = v;
+    }
+}
+
+/// The off-window update of every variable, `g + dt_phi_off (0 (1 - g) - beta g)`, from one
+/// ring slot into another.
+#[multiversion::multiversion(targets = "simd")] // wider vectors where the CPU has them: same bits
+fn decay(p: &GatingParams, from: &[f32], to: &mut [f32]) {
+    for (t, &g) in to.iter_mut().zip(from) {
+        let f = 0.0 * (1.0 - g) - p.beta * g;
+        *t = g + p.dt_phi_off * f;
+    }
+}
+
+/// [`decay`] within one slot (a ring of one: no delay).
+#[multiversion::multiversion(targets = "simd")]
+fn decay_in_place(p: &GatingParams, g: &mut [f32]) {
+    for g in g.iter_mut() {
+        let f = 0.0 * (1.0 - *g) - p.beta * *g;
+        *g += p.dt_phi_off * f;
     }
 }
 

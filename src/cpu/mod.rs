@@ -1,6 +1,7 @@
 //! The CPU reference engine: f32, step for step the semantics of SEMANTICS.md. Each kernel lives
 //! in its own file with the same stem as its WGSL twin in `shaders/`.
 
+pub mod columns;
 pub mod csr_gather;
 pub mod event_update;
 pub mod gating;
@@ -12,7 +13,7 @@ use crate::error::Result;
 use crate::model::plan::{Plan, PopSlot, UpdateMode};
 use crate::model::{Network, Target};
 use crate::sim::{Backend, BackendInfo, Chunk, MonitorData, RunStats};
-use csr_gather::Columns;
+use columns::Indices;
 use lif_update::LifState;
 
 /// Simulation state of every population and gating group.
@@ -36,31 +37,13 @@ pub struct CpuEngine {
     on_values: Vec<f32>,
     /// Per projection: the fixed-point increments of this step (event mode).
     acc: Vec<Vec<i32>>,
-    /// Per projection: the post-major column indices the dense product reads (taken out of the
-    /// plan, narrowed where the pre population allows).
-    post_indices: Vec<PostIndices>,
+    /// Per projection: the column indices of the matrix its update reads, taken out of the
+    /// plan (post-major in dense mode, pre-major in event mode).
+    columns: Vec<Indices>,
     /// Reversal potential of each input slot, per LIF population.
     e: Vec<Vec<f32>>,
     spike_counts: Vec<u64>,
     step: usize,
-}
-
-/// Column indices of a post-major matrix. 16 bits halve the bytes of the index stream, the
-/// dense product's main traffic: B2's million synapses become 2 MB, one MiB per core, which
-/// stays in each core's 2 MiB L2 from step to step where 4 MB did not.
-enum PostIndices {
-    Narrow(Columns<u16>),
-    Wide(Columns<u32>),
-}
-
-impl PostIndices {
-    fn narrowed(indices: Vec<u32>, n_pre: usize) -> Self {
-        if n_pre <= 1 << 16 {
-            PostIndices::Narrow(Columns::new(indices.iter().map(|&i| i as u16).collect(), n_pre))
-        } else {
-            PostIndices::Wide(Columns::new(indices, n_pre))
-        }
-    }
 }
 
 /// BrainPy's initial `spike_arrival_time`.
@@ -75,7 +58,14 @@ impl CpuEngine {
     /// Builds the engine with an update mode.
     pub fn with_mode(net: &Network, mode: UpdateMode) -> Result<Self> {
         let mut plan = Plan::with_mode(net, mode)?;
-        let post_indices = plan.projections.iter_mut().map(|p| PostIndices::narrowed(std::mem::take(&mut p.post_major.indices), p.post_major.n_cols)).collect();
+        let columns = plan
+            .projections
+            .iter_mut()
+            .map(|p| {
+                let csr = if mode == UpdateMode::Event { &mut p.pre_major } else { &mut p.post_major };
+                Indices::narrowest(std::mem::take(&mut csr.indices), csr.n_cols)
+            })
+            .collect();
         let b = net.batch;
         Ok(CpuEngine {
             stamps: plan.sources.iter().map(|s| vec![u32::MAX; b * s.n]).collect(),
@@ -91,18 +81,13 @@ impl CpuEngine {
                 .iter()
                 .map(|p| if mode == UpdateMode::Event { vec![0; b * plan.lifs[p.post_lif].n] } else { Vec::new() })
                 .collect(),
-            post_indices,
+            columns,
             e: plan.lifs.iter().map(|l| l.inputs.iter().map(|&p| plan.projections[p].e).collect()).collect(),
             spike_counts: vec![0; net.populations.len()],
             step: 0,
             net: net.without_connectivity(),
             plan,
         })
-    }
-
-    /// The plan this engine executes.
-    pub fn plan(&self) -> &Plan {
-        &self.plan
     }
 
     /// Runs one step in the schedule's order (see [`crate::model::plan`]).
@@ -151,14 +136,18 @@ impl CpuEngine {
                     let c = &proj.pre_major;
                     let n_post = plan.lifs[proj.post_lif].n;
                     let decay = group.params.decay;
-                    event_update::event_scatter(&c.indptr, &c.indices, &proj.weights, decay, proj.event_scale, x, x_prev, active, group.n, n_post, acc);
+                    let scale = proj.event_scale;
+                    match &self.columns[k] {
+                        Indices::Narrow(cols) => event_update::event_scatter(&c.indptr, cols, &proj.weights, decay, scale, x, x_prev, active, group.n, n_post, acc),
+                        Indices::Wide(cols) => event_update::event_scatter(&c.indptr, cols, &proj.weights, decay, scale, x, x_prev, active, group.n, n_post, acc),
+                    }
                 }
                 event_update::event_finalize(group.params.decay, 1.0 / proj.event_scale, acc, y);
             } else {
                 let indptr = &proj.post_major.indptr;
-                match &self.post_indices[k] {
-                    PostIndices::Narrow(ix) => csr_gather::csr_gather(indptr, ix, &proj.weights, x, group.n, y),
-                    PostIndices::Wide(ix) => csr_gather::csr_gather(indptr, ix, &proj.weights, x, group.n, y),
+                match &self.columns[k] {
+                    Indices::Narrow(c) => csr_gather::csr_gather(indptr, c, &proj.weights, x, group.n, y),
+                    Indices::Wide(c) => csr_gather::csr_gather(indptr, c, &proj.weights, x, group.n, y),
                 }
             }
         }
