@@ -26,6 +26,7 @@ pub fn fixed(w: f32, delta: f32, scale: f32) -> i32 {
 /// are the gating values of the read step and the step before it (`None`: before the run, 0).
 /// Pre-major CSR (`indptr` over pre neurons).
 #[allow(clippy::too_many_arguments)] // one argument per binding of the shader twin
+#[multiversion::multiversion(targets = "simd")] // an instruction for `round_ties_even`, not a libm call
 pub fn event_scatter<I: ColIndex>(
     indptr: &[u32],
     cols: &Columns<I>,

@@ -7,6 +7,7 @@ pub mod event_update;
 pub mod gating;
 pub mod lif_update;
 pub mod record;
+pub mod sliced;
 pub mod spike_input;
 
 use crate::error::Result;
@@ -14,6 +15,7 @@ use crate::model::plan::{Plan, PopSlot, UpdateMode};
 use crate::model::{Network, Target};
 use crate::sim::{Backend, BackendInfo, Chunk, MonitorData, RunStats};
 use columns::Indices;
+use sliced::Sliced;
 use lif_update::LifState;
 
 /// Simulation state of every population and gating group.
@@ -37,13 +39,21 @@ pub struct CpuEngine {
     on_values: Vec<f32>,
     /// Per projection: the fixed-point increments of this step (event mode).
     acc: Vec<Vec<i32>>,
-    /// Per projection: the column indices of the matrix its update reads, taken out of the
-    /// plan (post-major in dense mode, pre-major in event mode).
-    columns: Vec<Indices>,
+    /// Per projection: the matrix its update reads, taken out of the plan (post-major in dense
+    /// mode, pre-major in event mode).
+    matrices: Vec<Matrix>,
     /// Reversal potential of each input slot, per LIF population.
     e: Vec<Vec<f32>>,
     spike_counts: Vec<u64>,
     step: usize,
+}
+
+/// A projection's matrix as the CPU engine keeps it.
+enum Matrix {
+    /// CSR column indices (over the plan's `indptr`): event mode, and dense batches.
+    Csr(Indices),
+    /// The dense product of one batch row, in the layout that vectorizes it.
+    Sliced(Sliced),
 }
 
 /// BrainPy's initial `spike_arrival_time`.
@@ -58,12 +68,17 @@ impl CpuEngine {
     /// Builds the engine with an update mode.
     pub fn with_mode(net: &Network, mode: UpdateMode) -> Result<Self> {
         let mut plan = Plan::with_mode(net, mode)?;
-        let columns = plan
+        let matrices = plan
             .projections
             .iter_mut()
             .map(|p| {
                 let csr = if mode == UpdateMode::Event { &mut p.pre_major } else { &mut p.post_major };
-                Indices::narrowest(std::mem::take(&mut csr.indices), csr.n_cols)
+                let indices = Indices::narrowest(std::mem::take(&mut csr.indices), csr.n_cols);
+                if mode == UpdateMode::Dense && net.batch == 1 {
+                    Matrix::Sliced(Sliced::new(&csr.indptr, indices, &p.weights))
+                } else {
+                    Matrix::Csr(indices)
+                }
             })
             .collect();
         let b = net.batch;
@@ -81,7 +96,7 @@ impl CpuEngine {
                 .iter()
                 .map(|p| if mode == UpdateMode::Event { vec![0; b * plan.lifs[p.post_lif].n] } else { Vec::new() })
                 .collect(),
-            columns,
+            matrices,
             e: plan.lifs.iter().map(|l| l.inputs.iter().map(|&p| plan.projections[p].e).collect()).collect(),
             spike_counts: vec![0; net.populations.len()],
             step: 0,
@@ -137,17 +152,20 @@ impl CpuEngine {
                     let n_post = plan.lifs[proj.post_lif].n;
                     let decay = group.params.decay;
                     let scale = proj.event_scale;
-                    match &self.columns[k] {
-                        Indices::Narrow(cols) => event_update::event_scatter(&c.indptr, cols, &proj.weights, decay, scale, x, x_prev, active, group.n, n_post, acc),
-                        Indices::Wide(cols) => event_update::event_scatter(&c.indptr, cols, &proj.weights, decay, scale, x, x_prev, active, group.n, n_post, acc),
+                    match &self.matrices[k] {
+                        Matrix::Csr(Indices::Narrow(cols)) => event_update::event_scatter(&c.indptr, cols, &proj.weights, decay, scale, x, x_prev, active, group.n, n_post, acc),
+                        Matrix::Csr(Indices::Wide(cols)) => event_update::event_scatter(&c.indptr, cols, &proj.weights, decay, scale, x, x_prev, active, group.n, n_post, acc),
+                        Matrix::Sliced(_) => unreachable!("event mode keeps CSR"),
                     }
                 }
                 event_update::event_finalize(group.params.decay, 1.0 / proj.event_scale, acc, y);
             } else {
                 let indptr = &proj.post_major.indptr;
-                match &self.columns[k] {
-                    Indices::Narrow(c) => csr_gather::csr_gather(indptr, c, &proj.weights, x, group.n, y),
-                    Indices::Wide(c) => csr_gather::csr_gather(indptr, c, &proj.weights, x, group.n, y),
+                match (&self.matrices[k], x) {
+                    (Matrix::Sliced(m), Some(x)) => m.gather(x, y),
+                    (Matrix::Sliced(_), None) => y.fill(0.0),
+                    (Matrix::Csr(Indices::Narrow(c)), _) => csr_gather::csr_gather(indptr, c, &proj.weights, x, group.n, y),
+                    (Matrix::Csr(Indices::Wide(c)), _) => csr_gather::csr_gather(indptr, c, &proj.weights, x, group.n, y),
                 }
             }
         }

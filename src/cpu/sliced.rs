@@ -1,0 +1,303 @@
+//! The dense product of [`super::csr_gather`] in a sliced layout (SELL-8): post rows in slices of
+//! [`LANES`], each slice's synapses stored column by column, `LANES` indices side by side. One
+//! vector load then fetches the next synapse of eight rows, a gather instruction their eight pre
+//! values, and eight independent sums advance together.
+//!
+//! Each row is still summed alone, in its own (BrainPy's) order, with the product `w * x`
+//! rounded first: the result is bit-identical to [`super::csr_gather::csr_gather`]. Rows shorter
+//! than their slice's longest are padded; a padded lane adds `w * 0`, which is `+-0` and leaves
+//! a sum that starts at `+0` unchanged (a sum of such terms is never `-0` under round to
+//! nearest).
+//!
+//! On B2's post-major matrix (rows of about 100 synapses, binomially spread) padding adds 15% of
+//! slots, and the gather runs about twice as fast as four interleaved CSR rows.
+
+use super::columns::{ColIndex, Indices};
+use crate::model::plan::PlanWeights;
+use rayon::prelude::*;
+
+/// Rows per slice: one AVX2 vector of `f32`.
+pub const LANES: usize = 8;
+
+/// Slices per parallel task.
+const SLICES_PER_TASK: usize = 64;
+
+/// Below this many stored slots per step, threads cost more than they save.
+const PARALLEL_MIN_WORK: usize = 1 << 15;
+
+/// The slot index array at either width (see [`Indices`]).
+enum Slots {
+    Narrow(Vec<u16>),
+    Wide(Vec<u32>),
+}
+
+/// A post-major matrix in SELL-8 layout, with its weights in the same layout when they are per
+/// synapse.
+pub struct Sliced {
+    n_rows: usize,
+    /// Pre neurons: every index is below this (checked when built).
+    n_cols: usize,
+    /// Per slice, its first column (in units of `LANES` slots); `n_slices + 1` entries.
+    slice_ptr: Vec<u32>,
+    /// Row lengths, padded to whole slices with 0.
+    len: Vec<u32>,
+    /// `LANES` indices per column of each slice; padding holds 0.
+    slots: Slots,
+    /// Per-synapse weights in slot order (padding 0); `None` for a shared weight.
+    weights: Option<Vec<f32>>,
+    /// The shared weight (unused with per-synapse weights).
+    shared: f32,
+}
+
+impl Sliced {
+    /// Lays out a post-major CSR (`indptr` over post rows, column indices checked against
+    /// `n_pre` by [`Indices`]) and its weights.
+    pub fn new(indptr: &[u32], indices: Indices, weights: &PlanWeights) -> Self {
+        let n_rows = indptr.len() - 1;
+        let n_slices = n_rows.div_ceil(LANES);
+        let mut len = vec![0u32; n_slices * LANES];
+        for j in 0..n_rows {
+            len[j] = indptr[j + 1] - indptr[j];
+        }
+        let mut slice_ptr = Vec::with_capacity(n_slices + 1);
+        slice_ptr.push(0u32);
+        for s in 0..n_slices {
+            let width = len[s * LANES..(s + 1) * LANES].iter().max().copied().unwrap_or(0);
+            slice_ptr.push(slice_ptr[s] + width);
+        }
+        let total = slice_ptr[n_slices] as usize * LANES;
+        // slot (slice s, column k, lane l) <- CSR entry indptr[s*LANES + l] + k
+        let place = |fill: &mut dyn FnMut(usize, usize)| {
+            for (s, &first) in slice_ptr[..n_slices].iter().enumerate() {
+                for l in 0..LANES {
+                    let j = s * LANES + l;
+                    for k in 0..len[j] as usize {
+                        fill((first as usize + k) * LANES + l, indptr[j] as usize + k);
+                    }
+                }
+            }
+        };
+        let (slots, n_cols) = match indices {
+            Indices::Narrow(c) => {
+                let mut v = vec![0u16; total];
+                let src = c.as_slice();
+                place(&mut |slot, e| v[slot] = src[e]);
+                (Slots::Narrow(v), c.bound())
+            }
+            Indices::Wide(c) => {
+                let mut v = vec![0u32; total];
+                let src = c.as_slice();
+                place(&mut |slot, e| v[slot] = src[e]);
+                (Slots::Wide(v), c.bound())
+            }
+        };
+        let (weights, shared) = match weights {
+            PlanWeights::Shared(w) => (None, *w),
+            PlanWeights::PerSynapse(w) => {
+                let mut v = vec![0.0f32; total];
+                place(&mut |slot, e| v[slot] = w[e]);
+                (Some(v), 0.0)
+            }
+        };
+        Sliced { n_rows, n_cols, slice_ptr, len, slots, weights, shared }
+    }
+
+    /// `y[j] = sum over row j of w * x[i]`, for one batch row; `x` holds at least the `n_pre`
+    /// values the indices were checked against.
+    pub fn gather(&self, x: &[f32], y: &mut [f32]) {
+        assert!(self.n_cols <= x.len(), "columns up to {} but {} pre values", self.n_cols, x.len());
+        assert_eq!(y.len(), self.n_rows);
+        let n_slices = self.slice_ptr.len() - 1;
+        let task = |t: usize, out: &mut [f32]| {
+            let s0 = t * SLICES_PER_TASK;
+            let s1 = (s0 + SLICES_PER_TASK).min(n_slices);
+            match &self.slots {
+                Slots::Narrow(v) => self.slices(v, x, s0..s1, out),
+                Slots::Wide(v) => self.slices(v, x, s0..s1, out),
+            }
+        };
+        let rows_per_task = SLICES_PER_TASK * LANES;
+        if self.slice_ptr[n_slices] as usize * LANES >= PARALLEL_MIN_WORK {
+            y.par_chunks_mut(rows_per_task).enumerate().for_each(|(t, out)| task(t, out));
+        } else {
+            for (t, out) in y.chunks_mut(rows_per_task).enumerate() {
+                task(t, out);
+            }
+        }
+    }
+
+    /// Slices `range` into `out` (their rows, the last slice possibly cut short).
+    fn slices<I: ColIndex + Lanes>(&self, slots: &[I], x: &[f32], range: std::ops::Range<usize>, out: &mut [f32]) {
+        for (k, s) in range.enumerate() {
+            let cols = self.slice_ptr[s] as usize..self.slice_ptr[s + 1] as usize;
+            let lanes = &self.len[s * LANES..(s + 1) * LANES];
+            let idx = &slots[cols.start * LANES..cols.end * LANES];
+            let w = self.weights.as_ref().map(|w| &w[cols.start * LANES..cols.end * LANES]);
+            let acc = I::slice(idx, w, self.shared, lanes, x);
+            let o = &mut out[k * LANES..];
+            let n = o.len().min(LANES);
+            o[..n].copy_from_slice(&acc[..n]);
+        }
+    }
+}
+
+/// One slice's sums, with the best instructions for the index width.
+trait Lanes: Sized {
+    /// `idx` (and `w`) hold the slice's columns, `LANES` slots each; `len` its row lengths.
+    fn slice(idx: &[Self], w: Option<&[f32]>, shared: f32, len: &[u32], x: &[f32]) -> [f32; LANES];
+}
+
+impl Lanes for u16 {
+    fn slice(idx: &[u16], w: Option<&[f32]>, shared: f32, len: &[u32], x: &[f32]) -> [f32; LANES] {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: AVX2 is present; the slot indices are below `x.len()` (checked in
+            // `Sliced::new` against `n_cols`, and `n_cols <= x.len()` in `gather`).
+            return unsafe { avx2::slice_u16(idx, w, shared, len, x) };
+        }
+        portable(idx, w, shared, len, x)
+    }
+}
+
+impl Lanes for u32 {
+    fn slice(idx: &[u32], w: Option<&[f32]>, shared: f32, len: &[u32], x: &[f32]) -> [f32; LANES] {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: as for u16.
+            return unsafe { avx2::slice_u32(idx, w, shared, len, x) };
+        }
+        portable(idx, w, shared, len, x)
+    }
+}
+
+/// The same sums without vector instructions: eight independent chains, which out-of-order
+/// cores overlap.
+fn portable<I: ColIndex>(idx: &[I], w: Option<&[f32]>, shared: f32, len: &[u32], x: &[f32]) -> [f32; LANES] {
+    let mut acc = [0.0f32; LANES];
+    for (k, col) in idx.chunks_exact(LANES).enumerate() {
+        for l in 0..LANES {
+            if (k as u32) < len[l] {
+                let wk = w.map_or(shared, |w| w[k * LANES + l]);
+                acc[l] += wk * x[col[l].at()];
+            }
+        }
+    }
+    acc
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::LANES;
+    use std::arch::x86_64::*;
+
+    /// # Safety
+    /// AVX2 is present; every index of a live lane (column `k < len[l]`) is below `x.len()`;
+    /// `idx.len()` (and `w`'s) is a multiple of `LANES`.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn slice_u16(idx: &[u16], w: Option<&[f32]>, shared: f32, len: &[u32], x: &[f32]) -> [f32; LANES] {
+        let cols = idx.len() / LANES;
+        // SAFETY: each load reads one column of LANES slots inside `idx`.
+        sums(cols, |k| unsafe { _mm256_cvtepu16_epi32(_mm_loadu_si128(idx.as_ptr().add(k * LANES).cast())) }, w, shared, len, x)
+    }
+
+    /// # Safety
+    /// As [`slice_u16`].
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn slice_u32(idx: &[u32], w: Option<&[f32]>, shared: f32, len: &[u32], x: &[f32]) -> [f32; LANES] {
+        let cols = idx.len() / LANES;
+        // SAFETY: each load reads one column of LANES slots inside `idx`.
+        sums(cols, |k| unsafe { _mm256_loadu_si256(idx.as_ptr().add(k * LANES).cast()) }, w, shared, len, x)
+    }
+
+    /// Column `k`'s indices come from `load(k)`; lanes past their row's length gather nothing
+    /// (the mask) and add `w * 0`.
+    #[inline(always)]
+    unsafe fn sums(cols: usize, load: impl Fn(usize) -> __m256i, w: Option<&[f32]>, shared: f32, len: &[u32], x: &[f32]) -> [f32; LANES] {
+        // SAFETY (whole body): AVX2 is present (callers' target_feature); `len` has LANES
+        // entries; masked-off lanes load nothing; live lanes index below `x.len()`.
+        unsafe {
+            let lens = _mm256_loadu_si256(len.as_ptr().cast());
+            let zero = _mm256_setzero_ps();
+            let shared = _mm256_set1_ps(shared);
+            let mut acc = zero;
+            for k in 0..cols {
+                let live = _mm256_cmpgt_epi32(lens, _mm256_set1_epi32(k as i32));
+                let v = _mm256_mask_i32gather_ps::<4>(zero, x.as_ptr(), load(k), _mm256_castsi256_ps(live));
+                let wk = match w {
+                    Some(w) => _mm256_loadu_ps(w.as_ptr().add(k * LANES)),
+                    None => shared,
+                };
+                // mul then add, each rounded, as the scalar `acc += w * x`
+                acc = _mm256_add_ps(acc, _mm256_mul_ps(wk, v));
+            }
+            let mut out = [0.0f32; LANES];
+            _mm256_storeu_ps(out.as_mut_ptr(), acc);
+            out
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpu::columns::Columns;
+    use crate::cpu::csr_gather::csr_gather;
+    use rand::{Rng, SeedableRng};
+
+    /// Random post-major CSR with empty, short and long rows.
+    fn random_csr(rng: &mut impl Rng, n_post: usize, n_pre: usize) -> (Vec<u32>, Vec<u32>) {
+        let mut indptr = vec![0u32];
+        let mut indices = Vec::new();
+        for _ in 0..n_post {
+            let len = match rng.random_range(0..4) {
+                0 => 0,
+                1 => rng.random_range(1..4),
+                _ => rng.random_range(0..2 * n_pre.min(150)),
+            };
+            let mut row: Vec<u32> = (0..len).map(|_| rng.random_range(0..n_pre as u32)).collect();
+            row.sort_unstable();
+            indices.extend(row);
+            indptr.push(indices.len() as u32);
+        }
+        (indptr, indices)
+    }
+
+    /// The sliced product gives the CSR gather's bits, at both index widths, for both weight
+    /// kinds, for sizes that are not multiples of a slice or of a task, through the vector path
+    /// (where the CPU has it) and the portable one.
+    #[test]
+    fn sliced_gather_is_bit_identical_to_csr_gather() {
+        let seed: u64 = rand::random();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        for (n_post, n_pre) in [(1, 1), (7, 5), (9, 300), (1000, 77), (5000, 70_000), (8 * 64 * 3 + 5, 1000)] {
+            let (indptr, indices) = random_csr(&mut rng, n_post, n_pre);
+            let x: Vec<f32> = (0..n_pre).map(|_| rng.random::<f32>()).collect();
+            let per: Vec<f32> = (0..indices.len()).map(|_| rng.random_range(-1.0f32..2.0)).collect();
+            for weights in [PlanWeights::Shared(rng.random_range(0.01f32..1.0)), PlanWeights::PerSynapse(per.clone())] {
+                let mut want = vec![f32::NAN; n_post];
+                csr_gather(&indptr, &Columns::new(indices.clone(), n_pre), &weights, Some(&x), n_pre, &mut want);
+                let sliced = Sliced::new(&indptr, Indices::narrowest(indices.clone(), n_pre), &weights);
+                assert_eq!(matches!(sliced.slots, Slots::Narrow(_)), n_pre <= 1 << 16);
+                let wide = Sliced::new(&indptr, Indices::Wide(Columns::new(indices.clone(), n_pre)), &weights);
+                for m in [&sliced, &wide] {
+                    let mut got = vec![f32::NAN; n_post];
+                    m.gather(&x, &mut got);
+                    for j in 0..n_post {
+                        assert_eq!(got[j].to_bits(), want[j].to_bits(), "seed {seed}, {n_post}x{n_pre}, row {j}: {} vs {}", got[j], want[j]);
+                    }
+                }
+                // the portable path on the same layout
+                let Slots::Wide(v) = &wide.slots else { unreachable!() };
+                for s in 0..n_post.div_ceil(LANES) {
+                    let cols = wide.slice_ptr[s] as usize * LANES..wide.slice_ptr[s + 1] as usize * LANES;
+                    let w = wide.weights.as_ref().map(|w| &w[cols.clone()]);
+                    let lens = &wide.len[s * LANES..(s + 1) * LANES];
+                    let acc = portable(&v[cols], w, wide.shared, lens, &x);
+                    for l in 0..LANES.min(n_post - s * LANES) {
+                        assert_eq!(acc[l].to_bits(), want[s * LANES + l].to_bits(), "seed {seed}: portable path, row {}", s * LANES + l);
+                    }
+                }
+            }
+        }
+    }
+}
