@@ -39,17 +39,18 @@ pub fn csr_gather<I: ColIndex>(indptr: &[u32], cols: &Columns<I>, weights: &Plan
 }
 
 /// Batch rows gathered together, up to this many per pass over a post row's synapses.
-const BATCH_TILE: usize = 8;
+pub(crate) const BATCH_TILE: usize = 8;
 
 /// `y` written through a raw pointer by tasks that own disjoint `(batch row, post row)` cells.
-struct Out(*mut f32);
-// SAFETY: every task writes only the cells of its own post rows (see `gather_batched`).
+pub(crate) struct Out(pub(crate) *mut f32);
+// SAFETY: every task writes only the cells of its own post rows (see `gather_batched`, and
+// `Sliced::gather`).
 unsafe impl Sync for Out {}
 
 impl Out {
     /// # Safety
     /// `k` is in bounds of the slice `Out` was made from, and no other task writes cell `k`.
-    unsafe fn write(&self, k: usize, v: f32) {
+    pub(crate) unsafe fn write(&self, k: usize, v: f32) {
         unsafe { *self.0.add(k) = v };
     }
 }
@@ -62,46 +63,53 @@ fn gather_batched<I: ColIndex>(indptr: &[u32], indices: &[I], weights: &PlanWeig
     let out = Out(y.as_mut_ptr());
     let tasks = n_post.div_ceil(ROWS_PER_TASK);
     let parallel = indices.len() * batch >= PARALLEL_MIN_WORK;
+    for_each_tile(x, n_pre, batch, |b0, bt, xt| {
+        let task = |c: usize| {
+            let (r0, r1) = (c * ROWS_PER_TASK, ((c + 1) * ROWS_PER_TASK).min(n_post));
+            for j in r0..r1 {
+                let (start, end) = (indptr[j] as usize, indptr[j + 1] as usize);
+                let mut acc = [0.0f32; BATCH_TILE];
+                for e in start..end {
+                    let i = indices[e].at();
+                    let w = match weights {
+                        PlanWeights::Shared(w) => *w,
+                        PlanWeights::PerSynapse(w) => w[e],
+                    };
+                    for (a, &v) in acc[..bt].iter_mut().zip(&xt[i * BATCH_TILE..]) {
+                        *a += w * v;
+                    }
+                }
+                for (b, a) in acc[..bt].iter().enumerate() {
+                    // SAFETY: (b0 + b, j) is in bounds (b0 + b < batch, j < n_post) and only
+                    // this task, which owns post rows r0..r1, writes it.
+                    unsafe { out.write((b0 + b) * n_post + j, *a) };
+                }
+            }
+        };
+        if parallel {
+            (0..tasks).into_par_iter().for_each(task);
+        } else {
+            (0..tasks).for_each(task);
+        }
+    });
+}
+
+/// Calls `f(b0, bt, xt)` for each tile of up to [`BATCH_TILE`] batch rows `b0 .. b0 + bt` of
+/// `x` (`batch` rows of `n_pre`), with `xt` the tile neuron-major: `xt[i * BATCH_TILE + b]`,
+/// rows past `bt` zero. One synapse then reads the whole tile's values from one cache line.
+pub(crate) fn for_each_tile(x: &[f32], n_pre: usize, batch: usize, mut f: impl FnMut(usize, usize, &[f32])) {
     XT.with(|xt| {
         let mut xt = xt.borrow_mut();
         for b0 in (0..batch).step_by(BATCH_TILE) {
             let bt = BATCH_TILE.min(batch - b0);
-            // the tile's rows neuron-major, so one synapse reads one cache line for all of them
             xt.clear();
-            xt.resize(n_pre * bt, 0.0);
+            xt.resize(n_pre * BATCH_TILE, 0.0);
             for b in 0..bt {
                 for (i, &v) in x[(b0 + b) * n_pre..(b0 + b + 1) * n_pre].iter().enumerate() {
-                    xt[i * bt + b] = v;
+                    xt[i * BATCH_TILE + b] = v;
                 }
             }
-            let xt = &xt[..];
-            let task = |c: usize| {
-                let (r0, r1) = (c * ROWS_PER_TASK, ((c + 1) * ROWS_PER_TASK).min(n_post));
-                for j in r0..r1 {
-                    let (start, end) = (indptr[j] as usize, indptr[j + 1] as usize);
-                    let mut acc = [0.0f32; BATCH_TILE];
-                    for e in start..end {
-                        let i = indices[e].at();
-                        let w = match weights {
-                            PlanWeights::Shared(w) => *w,
-                            PlanWeights::PerSynapse(w) => w[e],
-                        };
-                        for (a, &v) in acc[..bt].iter_mut().zip(&xt[i * bt..(i + 1) * bt]) {
-                            *a += w * v;
-                        }
-                    }
-                    for (b, a) in acc[..bt].iter().enumerate() {
-                        // SAFETY: (b0 + b, j) is in bounds (b0 + b < batch, j < n_post) and only
-                        // this task, which owns post rows r0..r1, writes it.
-                        unsafe { out.write((b0 + b) * n_post + j, *a) };
-                    }
-                }
-            };
-            if parallel {
-                (0..tasks).into_par_iter().for_each(task);
-            } else {
-                (0..tasks).for_each(task);
-            }
+            f(b0, bt, &xt);
         }
     });
 }

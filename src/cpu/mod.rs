@@ -50,9 +50,9 @@ pub struct CpuEngine {
 
 /// A projection's matrix as the CPU engine keeps it.
 enum Matrix {
-    /// CSR column indices (over the plan's `indptr`): event mode, and dense batches.
+    /// CSR column indices (over the plan's `indptr`): the event mode's scatter.
     Csr(Indices),
-    /// The dense product of one batch row, in the layout that vectorizes it.
+    /// The dense product, in the layout that vectorizes it.
     Sliced(Sliced),
 }
 
@@ -74,7 +74,7 @@ impl CpuEngine {
             .map(|p| {
                 let csr = if mode == UpdateMode::Event { &mut p.pre_major } else { &mut p.post_major };
                 let indices = Indices::narrowest(std::mem::take(&mut csr.indices), csr.n_cols);
-                if mode == UpdateMode::Dense && net.batch == 1 {
+                if mode == UpdateMode::Dense {
                     Matrix::Sliced(Sliced::new(&csr.indptr, indices, &p.weights))
                 } else {
                     Matrix::Csr(indices)
@@ -160,12 +160,11 @@ impl CpuEngine {
                 }
                 event_update::event_finalize(group.params.decay, 1.0 / proj.event_scale, acc, y);
             } else {
-                let indptr = &proj.post_major.indptr;
-                match (&self.matrices[k], x) {
-                    (Matrix::Sliced(m), Some(x)) => m.gather(x, y),
-                    (Matrix::Sliced(_), None) => y.fill(0.0),
-                    (Matrix::Csr(Indices::Narrow(c)), _) => csr_gather::csr_gather(indptr, c, &proj.weights, x, group.n, y),
-                    (Matrix::Csr(Indices::Wide(c)), _) => csr_gather::csr_gather(indptr, c, &proj.weights, x, group.n, y),
+                let Matrix::Sliced(m) = &self.matrices[k] else { unreachable!("dense mode keeps the sliced layout") };
+                match x {
+                    Some(x) => m.gather(x, group.n, y),
+                    // before the delay has filled, the state read is the initial one, 0
+                    None => y.fill(0.0),
                 }
             }
         }

@@ -13,6 +13,7 @@
 //! slots, and the gather runs about twice as fast as four interleaved CSR rows.
 
 use super::columns::{ColIndex, Indices};
+use super::csr_gather::{for_each_tile, Out, BATCH_TILE};
 use crate::model::plan::PlanWeights;
 use rayon::prelude::*;
 
@@ -102,38 +103,73 @@ impl Sliced {
         Sliced { n_rows, n_cols, slice_ptr, len, slots, weights, shared }
     }
 
-    /// `y[j] = sum over row j of w * x[i]`, for one batch row; `x` holds at least the `n_pre`
-    /// values the indices were checked against.
-    pub fn gather(&self, x: &[f32], y: &mut [f32]) {
-        assert!(self.n_cols <= x.len(), "columns up to {} but {} pre values", self.n_cols, x.len());
-        assert_eq!(y.len(), self.n_rows);
+    /// `y[b, j] = sum over row j of w * x[b, i]`: `x` holds `batch` rows of `n_pre` values
+    /// (`n_pre` at least the bound the indices were checked against), `y` `batch` rows of the
+    /// matrix's rows. One batch row gathers eight pre values per instruction; a batch goes in
+    /// tiles of up to [`BATCH_TILE`] rows stored neuron-major, so one synapse reads its index
+    /// once and the tile's values as one contiguous vector.
+    pub fn gather(&self, x: &[f32], n_pre: usize, y: &mut [f32]) {
+        let batch = y.len() / self.n_rows.max(1);
+        assert_eq!(y.len(), batch * self.n_rows);
+        // what makes the unchecked gathers sound
+        assert!(self.n_cols <= n_pre && batch * n_pre <= x.len(), "columns up to {} but {} pre values", self.n_cols, x.len());
         let n_slices = self.slice_ptr.len() - 1;
-        let task = |t: usize, out: &mut [f32]| {
-            let s0 = t * SLICES_PER_TASK;
-            let s1 = (s0 + SLICES_PER_TASK).min(n_slices);
-            match &self.slots {
-                Slots::Narrow(v) => self.slices(v, x, s0..s1, out),
-                Slots::Wide(v) => self.slices(v, x, s0..s1, out),
-            }
-        };
+        let parallel = self.slice_ptr[n_slices] as usize * LANES * batch >= PARALLEL_MIN_WORK;
         let rows_per_task = SLICES_PER_TASK * LANES;
-        if self.slice_ptr[n_slices] as usize * LANES >= PARALLEL_MIN_WORK {
-            y.par_chunks_mut(rows_per_task).enumerate().for_each(|(t, out)| task(t, out));
-        } else {
-            for (t, out) in y.chunks_mut(rows_per_task).enumerate() {
-                task(t, out);
+        if batch == 1 {
+            let task = |t: usize, out: &mut [f32]| {
+                let slices = t * SLICES_PER_TASK..((t + 1) * SLICES_PER_TASK).min(n_slices);
+                match &self.slots {
+                    Slots::Narrow(v) => self.slices(v, x, slices, out),
+                    Slots::Wide(v) => self.slices(v, x, slices, out),
+                }
+            };
+            if parallel {
+                y.par_chunks_mut(rows_per_task).enumerate().for_each(|(t, out)| task(t, out));
+            } else {
+                y.chunks_mut(rows_per_task).enumerate().for_each(|(t, out)| task(t, out));
             }
+            return;
         }
+        let out = Out(y.as_mut_ptr());
+        let tasks = n_slices.div_ceil(SLICES_PER_TASK);
+        for_each_tile(x, n_pre, batch, |b0, bt, xt| {
+            let task = |t: usize| {
+                for s in t * SLICES_PER_TASK..((t + 1) * SLICES_PER_TASK).min(n_slices) {
+                    let (idx, w, lanes) = self.slice(s);
+                    let acc = match &self.slots {
+                        Slots::Narrow(v) => tile_sums(&v[idx], w, self.shared, lanes, xt),
+                        Slots::Wide(v) => tile_sums(&v[idx], w, self.shared, lanes, xt),
+                    };
+                    for (l, acc) in acc.iter().enumerate().take(self.n_rows - s * LANES) {
+                        for (b, &a) in acc[..bt].iter().enumerate() {
+                            // SAFETY: (b0 + b, s * LANES + l) is inside y (b0 + b < batch, the
+                            // row < n_rows) and only this task, which owns slice s, writes it.
+                            unsafe { out.write((b0 + b) * self.n_rows + s * LANES + l, a) };
+                        }
+                    }
+                }
+            };
+            if parallel {
+                (0..tasks).into_par_iter().for_each(task);
+            } else {
+                (0..tasks).for_each(task);
+            }
+        });
+    }
+
+    /// Slice `s`: the range of its slots, its per-synapse weights, its row lengths.
+    fn slice(&self, s: usize) -> (std::ops::Range<usize>, Option<&[f32]>, &[u32]) {
+        let slots = self.slice_ptr[s] as usize * LANES..self.slice_ptr[s + 1] as usize * LANES;
+        let w = self.weights.as_ref().map(|w| &w[slots.clone()]);
+        (slots, w, &self.len[s * LANES..(s + 1) * LANES])
     }
 
     /// Slices `range` into `out` (their rows, the last slice possibly cut short).
     fn slices<I: ColIndex + Lanes>(&self, slots: &[I], x: &[f32], range: std::ops::Range<usize>, out: &mut [f32]) {
         for (k, s) in range.enumerate() {
-            let cols = self.slice_ptr[s] as usize..self.slice_ptr[s + 1] as usize;
-            let lanes = &self.len[s * LANES..(s + 1) * LANES];
-            let idx = &slots[cols.start * LANES..cols.end * LANES];
-            let w = self.weights.as_ref().map(|w| &w[cols.start * LANES..cols.end * LANES]);
-            let acc = I::slice(idx, w, self.shared, lanes, x);
+            let (idx, w, lanes) = self.slice(s);
+            let acc = I::slice(&slots[idx], w, self.shared, lanes, x);
             let o = &mut out[k * LANES..];
             let n = o.len().min(LANES);
             o[..n].copy_from_slice(&acc[..n]);
@@ -179,6 +215,28 @@ fn portable<I: ColIndex>(idx: &[I], w: Option<&[f32]>, shared: f32, len: &[u32],
             if (k as u32) < len[l] {
                 let wk = w.map_or(shared, |w| w[k * LANES + l]);
                 acc[l] += wk * x[col[l].at()];
+            }
+        }
+    }
+    acc
+}
+
+/// One slice's sums for a tile of batch rows stored neuron-major (`xt[i * BATCH_TILE + b]`, see
+/// [`for_each_tile`]): `acc[l][b]` is row `l` of the slice for batch row `b`. A synapse adds
+/// `w * x` to all `BATCH_TILE` batch rows with one vector load, multiply and add; each (batch
+/// row, post row) is still summed alone in its row's order.
+#[multiversion::multiversion(targets = "simd")] // one vector per synapse where the CPU has them: same bits
+fn tile_sums<I: ColIndex>(idx: &[I], w: Option<&[f32]>, shared: f32, len: &[u32], xt: &[f32]) -> [[f32; BATCH_TILE]; LANES] {
+    let mut acc = [[0.0f32; BATCH_TILE]; LANES];
+    for (k, col) in idx.chunks_exact(LANES).enumerate() {
+        for l in 0..LANES {
+            if (k as u32) < len[l] {
+                let wk = w.map_or(shared, |w| w[k * LANES + l]);
+                let i = col[l].at() * BATCH_TILE;
+                let v: &[f32; BATCH_TILE] = xt[i..i + BATCH_TILE].try_into().expect("a tile row");
+                for (a, &v) in acc[l].iter_mut().zip(v) {
+                    *a += wk * v;
+                }
             }
         }
     }
@@ -263,8 +321,9 @@ mod tests {
     }
 
     /// The sliced product gives the CSR gather's bits, at both index widths, for both weight
-    /// kinds, for sizes that are not multiples of a slice or of a task, through the vector path
-    /// (where the CPU has it) and the portable one.
+    /// kinds, for sizes that are not multiples of a slice or of a task, for one batch row
+    /// (through the vector path where the CPU has it, and the portable one) and for batches of
+    /// one and two tiles.
     #[test]
     fn sliced_gather_is_bit_identical_to_csr_gather() {
         let seed: u64 = rand::random();
@@ -281,9 +340,22 @@ mod tests {
                 let wide = Sliced::new(&indptr, Indices::Wide(Columns::new(indices.clone(), n_pre)), &weights);
                 for m in [&sliced, &wide] {
                     let mut got = vec![f32::NAN; n_post];
-                    m.gather(&x, &mut got);
+                    m.gather(&x, n_pre, &mut got);
                     for j in 0..n_post {
                         assert_eq!(got[j].to_bits(), want[j].to_bits(), "seed {seed}, {n_post}x{n_pre}, row {j}: {} vs {}", got[j], want[j]);
+                    }
+                }
+                // batches: one tile, and more than one (the last partial)
+                for batch in [3, BATCH_TILE + 3] {
+                    let xb: Vec<f32> = (0..batch * n_pre).map(|_| rng.random::<f32>()).collect();
+                    let mut want = vec![f32::NAN; batch * n_post];
+                    csr_gather(&indptr, &Columns::new(indices.clone(), n_pre), &weights, Some(&xb), n_pre, &mut want);
+                    for m in [&sliced, &wide] {
+                        let mut got = vec![f32::NAN; batch * n_post];
+                        m.gather(&xb, n_pre, &mut got);
+                        for k in 0..batch * n_post {
+                            assert_eq!(got[k].to_bits(), want[k].to_bits(), "seed {seed}, {n_post}x{n_pre}, batch {batch}, output {k}");
+                        }
                     }
                 }
                 // the portable path on the same layout
