@@ -5,7 +5,10 @@
 //! them in seconds. Each figure is the median of several timed repetitions.
 
 use rand::{Rng, SeedableRng};
-use spikegpu::cpu::{columns::Columns, csr_gather::csr_gather, gating::gating, lif_update};
+use spikegpu::cpu::columns::{Columns, Indices};
+use spikegpu::cpu::event_update::{event_finalize, event_scatter};
+use spikegpu::cpu::sliced::Sliced;
+use spikegpu::cpu::{csr_gather::csr_gather, gating::gating, lif_update};
 use spikegpu::model::plan::{GatingParams, LifParams, PlanWeights};
 use spikegpu::model::{Csr, Synapse, SynapseKind};
 use std::time::Instant;
@@ -42,7 +45,8 @@ fn main() {
     println!("kernel benchmarks ({}), {} threads", if small { "small" } else { "full" }, rayon::current_num_threads());
 
     // csr_gather: B2's product, n pre x n post, k synapses per pre neuron
-    let (post_major, _) = fixed_out_degree(&mut rng, n, n, k).transpose();
+    let pre_major = fixed_out_degree(&mut rng, n, n, k);
+    let (post_major, _) = pre_major.transpose();
     let x: Vec<f32> = (0..n).map(|_| rng.random::<f32>()).collect();
     let mut y = vec![0.0f32; n];
     let w = PlanWeights::Shared(0.08);
@@ -58,6 +62,35 @@ fn main() {
         s * 1e9 / syn,
         bytes / s / 1e9
     );
+
+    // the engine's dense product: the same matrix in the sliced layout, 16-bit indices
+    let sliced = Sliced::new(&post_major.indptr, Indices::narrowest(post_major.indices.clone(), n), &w);
+    let s = median_seconds(reps, || sliced.gather(&x, n, &mut y));
+    // per step: 2 B of index per synapse (plus about 1% padding), the pre state, the output
+    let bytes = 2.0 * syn + 4.0 * n as f64 + 4.0 * n as f64;
+    println!(
+        "sliced       {:>9} synapses  {:>9.1} us/step  {:.2} ns/synapse  {:.1} GB/s (index stream)",
+        syn,
+        s * 1e6,
+        s * 1e9 / syn,
+        bytes / s / 1e9
+    );
+    let batch = 8;
+    let xb: Vec<f32> = (0..batch * n).map(|_| rng.random::<f32>()).collect();
+    let mut yb = vec![0.0f32; batch * n];
+    let s8 = median_seconds(reps, || sliced.gather(&xb, n, &mut yb));
+    println!("sliced x8    {:>9} synapses  {:>9.1} us/step  {:.2} ns/synapse/batch row  {:.2}x per row vs batch 1", syn, s8 * 1e6, s8 * 1e9 / (syn * batch as f64), s * batch as f64 / s8);
+
+    // event mode at B2's activity: 1% of the pre rows inside their window, then the finalize
+    let active: Vec<u32> = (0..n as u32).step_by(100).collect();
+    let pre_cols = Columns::new(pre_major.indices.clone(), n);
+    let mut acc = vec![0i32; n];
+    let scale = (1u32 << 26) as f32;
+    let s = median_seconds(reps, || event_scatter(&pre_major.indptr, &pre_cols, &w, 0.98, scale, &x, Some(&x), &active, n, n, &mut acc));
+    let touched = active.iter().map(|&i| pre_major.row(i as usize).len()).sum::<usize>();
+    println!("event_scatter {:>8} synapses  {:>9.1} us/step  {:.2} ns/synapse ({} active rows)", touched, s * 1e6, s * 1e9 / touched as f64, active.len());
+    let s = median_seconds(reps, || event_finalize(0.98, 1.0 / scale, &mut acc, &mut y));
+    println!("event_finalize {:>7} neurons   {:>9.1} us/step  {:.2} ns/neuron", n, s * 1e6, s * 1e9 / n as f64);
 
     // gating: n pre neurons, one AMPA group
     let p = GatingParams::new(&Synapse::default_for(SynapseKind::Ampa), 0.1);

@@ -20,6 +20,11 @@ use rayon::prelude::*;
 /// Rows per slice: one AVX2 vector of `f32`.
 pub const LANES: usize = 8;
 
+/// Rows sorted by length together (see [`Sliced::row`]): a slice is as wide as its longest row,
+/// so rows of nearly equal length waste few slots. On B2 (rows of 100 +- 10) unsorted slices
+/// of 8 pad 14%, sorted ones about 1%.
+const SORT_WINDOW: usize = 1024;
+
 /// Slices per parallel task.
 const SLICES_PER_TASK: usize = 64;
 
@@ -40,7 +45,10 @@ pub struct Sliced {
     n_cols: usize,
     /// Per slice, its first column (in units of `LANES` slots); `n_slices + 1` entries.
     slice_ptr: Vec<u32>,
-    /// Row lengths, padded to whole slices with 0.
+    /// The post row of each lane (rows are sorted by length within windows of [`SORT_WINDOW`],
+    /// so a slice's rows have nearly equal lengths); lanes past the last row hold `u32::MAX`.
+    row: Vec<u32>,
+    /// The length of each lane's row (0 past the last row).
     len: Vec<u32>,
     /// `LANES` indices per column of each slice; padding holds 0.
     slots: Slots,
@@ -56,10 +64,13 @@ impl Sliced {
     pub fn new(indptr: &[u32], indices: Indices, weights: &PlanWeights) -> Self {
         let n_rows = indptr.len() - 1;
         let n_slices = n_rows.div_ceil(LANES);
-        let mut len = vec![0u32; n_slices * LANES];
-        for j in 0..n_rows {
-            len[j] = indptr[j + 1] - indptr[j];
+        let row_len = |j: usize| indptr[j + 1] - indptr[j];
+        let mut row: Vec<u32> = (0..n_rows as u32).collect();
+        for w in row.chunks_mut(SORT_WINDOW) {
+            w.sort_by_key(|&j| std::cmp::Reverse(row_len(j as usize)));
         }
+        row.resize(n_slices * LANES, u32::MAX);
+        let len: Vec<u32> = row.iter().map(|&j| if j == u32::MAX { 0 } else { row_len(j as usize) }).collect();
         let mut slice_ptr = Vec::with_capacity(n_slices + 1);
         slice_ptr.push(0u32);
         for s in 0..n_slices {
@@ -67,13 +78,13 @@ impl Sliced {
             slice_ptr.push(slice_ptr[s] + width);
         }
         let total = slice_ptr[n_slices] as usize * LANES;
-        // slot (slice s, column k, lane l) <- CSR entry indptr[s*LANES + l] + k
+        // slot (slice s, column k, lane l) <- CSR entry indptr[row[s*LANES + l]] + k
         let place = |fill: &mut dyn FnMut(usize, usize)| {
             for (s, &first) in slice_ptr[..n_slices].iter().enumerate() {
                 for l in 0..LANES {
-                    let j = s * LANES + l;
-                    for k in 0..len[j] as usize {
-                        fill((first as usize + k) * LANES + l, indptr[j] as usize + k);
+                    let lane = s * LANES + l;
+                    for k in 0..len[lane] as usize {
+                        fill((first as usize + k) * LANES + l, indptr[row[lane] as usize] as usize + k);
                     }
                 }
             }
@@ -100,7 +111,7 @@ impl Sliced {
                 (Some(v), 0.0)
             }
         };
-        Sliced { n_rows, n_cols, slice_ptr, len, slots, weights, shared }
+        Sliced { n_rows, n_cols, slice_ptr, row, len, slots, weights, shared }
     }
 
     /// `y[b, j] = sum over row j of w * x[b, i]`: `x` holds `batch` rows of `n_pre` values
@@ -115,24 +126,37 @@ impl Sliced {
         assert!(self.n_cols <= n_pre && batch * n_pre <= x.len(), "columns up to {} but {} pre values", self.n_cols, x.len());
         let n_slices = self.slice_ptr.len() - 1;
         let parallel = self.slice_ptr[n_slices] as usize * LANES * batch >= PARALLEL_MIN_WORK;
-        let rows_per_task = SLICES_PER_TASK * LANES;
+        let out = Out(y.as_mut_ptr());
+        let tasks = n_slices.div_ceil(SLICES_PER_TASK);
+        // Each task owns whole slices, and each post row is in exactly one slice's lanes, so the
+        // tasks write disjoint cells.
+        let write = |s: usize, b: usize, acc: &[f32; LANES]| {
+            for (&j, &a) in self.row[s * LANES..(s + 1) * LANES].iter().zip(acc) {
+                if j != u32::MAX {
+                    // SAFETY: j < n_rows and b < batch, so the cell is inside y; only the task
+                    // owning slice s writes row j.
+                    unsafe { out.write(b * self.n_rows + j as usize, a) };
+                }
+            }
+        };
         if batch == 1 {
-            let task = |t: usize, out: &mut [f32]| {
-                let slices = t * SLICES_PER_TASK..((t + 1) * SLICES_PER_TASK).min(n_slices);
-                match &self.slots {
-                    Slots::Narrow(v) => self.slices(v, x, slices, out),
-                    Slots::Wide(v) => self.slices(v, x, slices, out),
+            let task = |t: usize| {
+                for s in t * SLICES_PER_TASK..((t + 1) * SLICES_PER_TASK).min(n_slices) {
+                    let (idx, w, lanes) = self.slice(s);
+                    let acc = match &self.slots {
+                        Slots::Narrow(v) => u16::slice(&v[idx], w, self.shared, lanes, x),
+                        Slots::Wide(v) => u32::slice(&v[idx], w, self.shared, lanes, x),
+                    };
+                    write(s, 0, &acc);
                 }
             };
             if parallel {
-                y.par_chunks_mut(rows_per_task).enumerate().for_each(|(t, out)| task(t, out));
+                (0..tasks).into_par_iter().for_each(task);
             } else {
-                y.chunks_mut(rows_per_task).enumerate().for_each(|(t, out)| task(t, out));
+                (0..tasks).for_each(task);
             }
             return;
         }
-        let out = Out(y.as_mut_ptr());
-        let tasks = n_slices.div_ceil(SLICES_PER_TASK);
         for_each_tile(x, n_pre, batch, |b0, bt, xt| {
             let task = |t: usize| {
                 for s in t * SLICES_PER_TASK..((t + 1) * SLICES_PER_TASK).min(n_slices) {
@@ -141,13 +165,8 @@ impl Sliced {
                         Slots::Narrow(v) => tile_sums(&v[idx], w, self.shared, lanes, xt),
                         Slots::Wide(v) => tile_sums(&v[idx], w, self.shared, lanes, xt),
                     };
-                    for (l, acc) in acc.iter().enumerate().take(self.n_rows - s * LANES) {
-                        for (b, &a) in acc[..bt].iter().enumerate() {
-                            // SAFETY: (b0 + b, s * LANES + l) is inside y (b0 + b < batch, the
-                            // row < n_rows) and only this task, which owns slice s, writes it.
-                            unsafe { out.write((b0 + b) * self.n_rows + s * LANES + l, a) };
-                        }
-                    }
+                    // acc is lane-major; `write` takes one batch row's lanes
+                    (0..bt).for_each(|b| write(s, b0 + b, &std::array::from_fn(|l| acc[l][b])));
                 }
             };
             if parallel {
@@ -163,17 +182,6 @@ impl Sliced {
         let slots = self.slice_ptr[s] as usize * LANES..self.slice_ptr[s + 1] as usize * LANES;
         let w = self.weights.as_ref().map(|w| &w[slots.clone()]);
         (slots, w, &self.len[s * LANES..(s + 1) * LANES])
-    }
-
-    /// Slices `range` into `out` (their rows, the last slice possibly cut short).
-    fn slices<I: ColIndex + Lanes>(&self, slots: &[I], x: &[f32], range: std::ops::Range<usize>, out: &mut [f32]) {
-        for (k, s) in range.enumerate() {
-            let (idx, w, lanes) = self.slice(s);
-            let acc = I::slice(&slots[idx], w, self.shared, lanes, x);
-            let o = &mut out[k * LANES..];
-            let n = o.len().min(LANES);
-            o[..n].copy_from_slice(&acc[..n]);
-        }
     }
 }
 
@@ -360,14 +368,24 @@ mod tests {
                 }
                 // the portable path on the same layout
                 let Slots::Wide(v) = &wide.slots else { unreachable!() };
+                let mut seen = vec![false; n_post];
                 for s in 0..n_post.div_ceil(LANES) {
-                    let cols = wide.slice_ptr[s] as usize * LANES..wide.slice_ptr[s + 1] as usize * LANES;
-                    let w = wide.weights.as_ref().map(|w| &w[cols.clone()]);
-                    let lens = &wide.len[s * LANES..(s + 1) * LANES];
-                    let acc = portable(&v[cols], w, wide.shared, lens, &x);
-                    for l in 0..LANES.min(n_post - s * LANES) {
-                        assert_eq!(acc[l].to_bits(), want[s * LANES + l].to_bits(), "seed {seed}: portable path, row {}", s * LANES + l);
+                    let (idx, w, lens) = wide.slice(s);
+                    let acc = portable(&v[idx], w, wide.shared, lens, &x);
+                    for (&j, a) in wide.row[s * LANES..(s + 1) * LANES].iter().zip(acc) {
+                        if j != u32::MAX {
+                            assert_eq!(a.to_bits(), want[j as usize].to_bits(), "seed {seed}: portable path, row {j}");
+                            assert!(!seen[j as usize], "row {j} in two lanes");
+                            seen[j as usize] = true;
+                        }
                     }
+                }
+                assert!(seen.iter().all(|&s| s), "seed {seed}: a row in no lane");
+                // sorting within windows keeps padding small
+                if n_post >= SORT_WINDOW {
+                    let slots = wide.slice_ptr[wide.slice_ptr.len() - 1] as usize * LANES;
+                    let rows_max = (0..n_post).map(|j| indptr[j + 1] - indptr[j]).max().unwrap() as usize;
+                    assert!(slots <= indices.len() + LANES * rows_max * n_post.div_ceil(SORT_WINDOW) + LANES * rows_max, "seed {seed}: {slots} slots for {} synapses", indices.len());
                 }
             }
         }
