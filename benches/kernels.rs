@@ -8,7 +8,8 @@ use rand::{Rng, SeedableRng};
 use spikegpu::cpu::columns::{Columns, Indices};
 use spikegpu::cpu::event_update::{event_finalize, event_scatter};
 use spikegpu::cpu::sliced::Sliced;
-use spikegpu::cpu::{csr_gather::csr_gather, gating::gating, lif_update};
+use spikegpu::cpu::gating::{gating_dense, Spikes};
+use spikegpu::cpu::{csr_gather::csr_gather, lif_update};
 use spikegpu::model::plan::{GatingParams, LifParams, PlanWeights};
 use spikegpu::model::{Csr, Synapse, SynapseKind};
 use std::time::Instant;
@@ -97,9 +98,14 @@ fn main() {
     let mut sat = vec![-1e7f32; n];
     let mut hist = vec![0.0f32; n];
     let mut step = 0u32;
+    let mut stamps = vec![u32::MAX; n];
     let s = median_seconds(reps, || {
         step += 1;
-        gating(&p, step, step as f32 * 0.1, n, 1, |i| i % 500 == step as usize % 500, &mut sat, &mut hist, None)
+        // the engine's dense gating of a source with a ring of one: stamps of the step's spikes
+        for i in (step as usize % 500..n).step_by(500) {
+            stamps[i] = step;
+        }
+        gating_dense(&p, step, step as f32 * 0.1, n, 1, Spikes::Stamps(&stamps, step), &mut sat, &mut hist)
     });
     println!("gating       {:>9} neurons   {:>9.1} us/step  {:.2} ns/neuron", n, s * 1e6, s * 1e9 / n as f64);
 

@@ -46,6 +46,62 @@ pub fn gating(
     }
 }
 
+/// Which variables spiked this step, as the engine holds it.
+#[derive(Clone, Copy, Debug)]
+pub enum Spikes<'a> {
+    /// A source's last-spike steps: `stamps[idx] == step`.
+    Stamps(&'a [u32], u32),
+    /// A LIF population's spike flags: `flags[idx] != 0`.
+    Flags(&'a [u32]),
+}
+
+/// [`gating`] for the dense engine (no list of window variables), with the spikes as data: the
+/// same arithmetic on the same operands, chosen by selects instead of branches, so the loop
+/// vectorizes (3.5 ns per variable before, as a branchy loop behind a closure).
+#[allow(clippy::too_many_arguments)] // one argument per binding of the shader twin
+#[multiversion::multiversion(targets = "simd")] // wider vectors where the CPU has them: same bits
+pub fn gating_dense(p: &GatingParams, step: u32, t: f32, width: usize, history: u32, spikes: Spikes, sat: &mut [f32], hist: &mut [f32]) {
+    let (old, new) = ring_slots(step, history);
+    let (flags, stamp, step_match) = match spikes {
+        Spikes::Stamps(s, step) => (&s[..width], true, step),
+        Spikes::Flags(f) => (&f[..width], false, 0),
+    };
+    let sat = &mut sat[..width];
+    let n = new as usize * width;
+    // where the old values are: none (step 0: the initial 0), the slot being written (a ring of
+    // one), or another slot
+    let (from, to) = match old {
+        Some(o) if o != new => {
+            let o = o as usize * width;
+            if o < n {
+                let (a, b) = hist.split_at_mut(n);
+                (Some(&a[o..o + width]), &mut b[..width])
+            } else {
+                let (a, b) = hist.split_at_mut(o);
+                (Some(&b[..width]), &mut a[n..n + width])
+            }
+        }
+        _ => (None, &mut hist[n..n + width]),
+    };
+    let in_place = old.is_some() && from.is_none();
+    for idx in 0..width {
+        let hit = if stamp { flags[idx] == step_match } else { flags[idx] != 0 };
+        let s = if hit { t } else { sat[idx] };
+        sat[idx] = s;
+        // strict <, on the rounded f32 difference (SEMANTICS section 3)
+        let on = (t - s) < p.t_dur;
+        let g = match from {
+            Some(f) => f[idx],
+            None if in_place => to[idx],
+            None => 0.0,
+        };
+        let alpha_t = if on { p.alpha_t } else { 0.0 };
+        let dt_phi = if on { p.dt_phi_on } else { p.dt_phi_off };
+        let f = alpha_t * (1.0 - g) - p.beta * g;
+        to[idx] = g + dt_phi * f;
+    }
+}
+
 /// The event-driven engine's gating: the same arithmetic as [`gating`] for every variable, so
 /// the gating state is bit-identical, but organised around the few variables inside their
 /// transmitter window. A variable can only be inside its window at this step if it was at the
@@ -139,6 +195,43 @@ fn decay_in_place(p: &GatingParams, g: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The dense engine's vectorized gating gives the reference's bits, for source stamps and
+    /// LIF flags, for rings of one and several slots, from step 0.
+    #[test]
+    fn gating_dense_is_bit_identical_to_gating() {
+        let seed: u64 = rand::random();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        for kind in [SynapseKind::Ampa, SynapseKind::Gabaa] {
+            for history in [1u32, 2, 5] {
+                for stamps in [false, true] {
+                    let p = GatingParams::new(&Synapse::default_for(kind), 0.1);
+                    let width = 203;
+                    let (mut sat_r, mut hist_r) = (vec![-1e7f32; width], vec![f32::NAN; width * history as usize]);
+                    let (mut sat_v, mut hist_v) = (sat_r.clone(), hist_r.clone());
+                    let mut stamp = vec![u32::MAX; width];
+                    for step in 0..400u32 {
+                        let t = step as f32 * 0.1;
+                        let flags: Vec<u32> = (0..width).map(|_| rng.random_bool(0.05) as u32).collect();
+                        for (s, &f) in stamp.iter_mut().zip(&flags) {
+                            if f != 0 {
+                                *s = step;
+                            }
+                        }
+                        let spikes = if stamps { Spikes::Stamps(&stamp, step) } else { Spikes::Flags(&flags) };
+                        gating(&p, step, t, width, history, |i| flags[i] != 0, &mut sat_r, &mut hist_r, None);
+                        gating_dense(&p, step, t, width, history, spikes, &mut sat_v, &mut hist_v);
+                        let slot = (step % history) as usize * width;
+                        for k in 0..width {
+                            assert_eq!(hist_r[slot + k].to_bits(), hist_v[slot + k].to_bits(), "seed {seed}, step {step}, variable {k}");
+                            assert_eq!(sat_r[k].to_bits(), sat_v[k].to_bits(), "seed {seed}, step {step}, variable {k}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     use crate::model::{Synapse, SynapseKind};
     use rand::{Rng, SeedableRng};
 

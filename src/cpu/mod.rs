@@ -16,6 +16,7 @@ use crate::model::{Network, Target};
 use crate::sim::{Backend, BackendInfo, Chunk, MonitorData, RunStats};
 use columns::Indices;
 use sliced::Sliced;
+use gating::Spikes;
 use lif_update::LifState;
 
 /// Simulation state of every population and gating group.
@@ -129,7 +130,7 @@ impl CpuEngine {
                 self.gating_sparse(g, i, t);
             } else {
                 let stamp = &self.stamps[group.pre_slot];
-                gating::gating(&group.params, step, t, plan.batch * n, group.history as u32, |idx| stamp[idx] == step, &mut self.sat[g], &mut self.hist[g], None);
+                gating::gating_dense(&group.params, step, t, plan.batch * n, group.history as u32, Spikes::Stamps(stamp, step), &mut self.sat[g], &mut self.hist[g]);
             }
         }
         let plan = &self.plan;
@@ -182,7 +183,7 @@ impl CpuEngine {
                 self.spikes.extend(spike.iter().enumerate().filter(|(_, &s)| s != 0).map(|(idx, _)| idx as u32));
                 self.gating_sparse(g, i, t);
             } else {
-                gating::gating(&group.params, step, t, plan.batch * group.n, group.history as u32, |idx| spike[idx] != 0, &mut self.sat[g], &mut self.hist[g], None);
+                gating::gating_dense(&group.params, step, t, plan.batch * group.n, group.history as u32, Spikes::Flags(spike), &mut self.sat[g], &mut self.hist[g]);
             }
         }
         self.step += 1;
