@@ -129,7 +129,7 @@ pub fn run_chunked(net: &Network, backend: BackendChoice, chunk_steps: usize) ->
         return Err(Error::invalid("chunk_steps", "must be at least 1"));
     }
     net.validate()?;
-    let mut engine = crate::cli::open_backend_with(backend, crate::model::plan::UpdateMode::Dense, chunk_steps, net)?;
+    let mut engine = crate::cli::open_backend_with(backend, crate::model::plan::UpdateMode::Dense, chunk_steps, std::borrow::Cow::Borrowed(net))?;
     let start = Instant::now();
     let (data, stats) = crate::sim::run_collect(engine.as_mut(), net, chunk_steps)?;
     let wall_seconds = start.elapsed().as_secs_f64();

@@ -9,6 +9,7 @@ use crate::progress::Progress;
 use crate::sim::{Backend, Chunk, MonitorData};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
+use std::borrow::Cow;
 use std::time::Instant;
 
 #[derive(Parser)]
@@ -103,21 +104,28 @@ pub fn main() -> i32 {
 /// Opens the engine the user asked for, with the dense (reference) update and chunks of
 /// [`crate::gpu::engine::DEFAULT_CHUNK_STEPS`].
 pub fn open_backend(choice: BackendChoice, net: &Network) -> Result<Box<dyn Backend>> {
-    open_backend_with(choice, UpdateMode::Dense, crate::gpu::engine::DEFAULT_CHUNK_STEPS, net)
+    open_backend_with(choice, UpdateMode::Dense, crate::gpu::engine::DEFAULT_CHUNK_STEPS, Cow::Borrowed(net))
 }
 
 /// Opens the engine the user asked for, with an update mode and the chunk length the GPU
-/// engine sizes its buffers for.
-pub fn open_backend_with(choice: BackendChoice, mode: UpdateMode, chunk: usize, net: &Network) -> Result<Box<dyn Backend>> {
+/// engine sizes its buffers for. An owned network lets the CPU engine drop the file's matrices
+/// early (see [`crate::cpu::CpuEngine::from_network`]).
+pub fn open_backend_with(choice: BackendChoice, mode: UpdateMode, chunk: usize, net: Cow<Network>) -> Result<Box<dyn Backend>> {
     let opts = crate::gpu::GpuOptions { chunk_steps: Some(chunk), mode, ..Default::default() };
+    let cpu = |net: Cow<Network>| -> Result<Box<dyn Backend>> {
+        Ok(Box::new(match net {
+            Cow::Owned(net) => crate::cpu::CpuEngine::from_network(net, mode)?,
+            Cow::Borrowed(net) => crate::cpu::CpuEngine::with_mode(net, mode)?,
+        }))
+    };
     match choice {
-        BackendChoice::Cpu => Ok(Box::new(crate::cpu::CpuEngine::with_mode(net, mode)?)),
-        BackendChoice::Gpu => Ok(Box::new(crate::gpu::GpuEngine::with_context(crate::gpu::GpuContext::new()?, net, opts)?)),
+        BackendChoice::Cpu => cpu(net),
+        BackendChoice::Gpu => Ok(Box::new(crate::gpu::GpuEngine::with_context(crate::gpu::GpuContext::new()?, &net, opts)?)),
         BackendChoice::Auto => match crate::gpu::GpuContext::new() {
-            Ok(ctx) => Ok(Box::new(crate::gpu::GpuEngine::with_context(ctx, net, opts)?)),
+            Ok(ctx) => Ok(Box::new(crate::gpu::GpuEngine::with_context(ctx, &net, opts)?)),
             Err(Error::NoAdapter(why)) => {
                 eprintln!("notice: no GPU adapter ({why}); running on the CPU engine");
-                Ok(Box::new(crate::cpu::CpuEngine::with_mode(net, mode)?))
+                cpu(net)
             }
             Err(e) => Err(e),
         },
@@ -132,10 +140,11 @@ fn run(path: &Path, out: &Path, backend: BackendChoice, mode: UpdateMode, chunk:
     if chunk == 0 {
         return Err(Error::invalid("--chunk", "must be at least 1"));
     }
-    let mut engine = open_backend_with(backend, mode, chunk, &net)?;
-    // The engine holds its own (post-major) connectivity; drop the file's copy for the run.
+    // The engine holds its own connectivity; it takes the file's copy, to drop it early.
     let synapses = net.synapse_count();
-    let net = net.without_connectivity();
+    let light = net.without_connectivity();
+    let mut engine = open_backend_with(backend, mode, chunk, Cow::Owned(net))?;
+    let net = light;
     let mut dir = OutputDir::create(out, &net)?;
     let monitor_bytes: u64 = net.monitors.iter().map(|m| 4 * (net.monitor_width(m.target) * net.steps) as u64).sum();
     let keep_for_plot = plot && monitor_bytes <= PLOT_MEMORY_CAP;

@@ -11,6 +11,7 @@ pub mod sliced;
 pub mod spike_input;
 
 use crate::error::Result;
+use std::borrow::Cow;
 use crate::model::plan::{Plan, PopSlot, UpdateMode};
 use crate::model::{Network, Target};
 use crate::sim::{Backend, BackendInfo, Chunk, MonitorData, RunStats};
@@ -68,7 +69,21 @@ impl CpuEngine {
 
     /// Builds the engine with an update mode.
     pub fn with_mode(net: &Network, mode: UpdateMode) -> Result<Self> {
-        let mut plan = Plan::with_mode(net, mode)?;
+        Self::build(Cow::Borrowed(net), mode)
+    }
+
+    /// [`CpuEngine::with_mode`] for a network it may consume: the file's matrices are dropped
+    /// as soon as the plan has its own, before the engine makes its layouts, so peak memory is
+    /// two copies of the connectivity instead of three (8 bytes per synapse instead of 12).
+    pub fn from_network(net: Network, mode: UpdateMode) -> Result<Self> {
+        Self::build(Cow::Owned(net), mode)
+    }
+
+    fn build(net: Cow<Network>, mode: UpdateMode) -> Result<Self> {
+        let mut plan = Plan::with_mode(&net, mode)?;
+        let light = net.without_connectivity();
+        drop(net); // an owned network's matrices go now: the plan has its own
+        let net = light;
         let matrices = plan
             .projections
             .iter_mut()
@@ -101,7 +116,7 @@ impl CpuEngine {
             e: plan.lifs.iter().map(|l| l.inputs.iter().map(|&p| plan.projections[p].e).collect()).collect(),
             spike_counts: vec![0; net.populations.len()],
             step: 0,
-            net: net.without_connectivity(),
+            net,
             plan,
         })
     }
