@@ -32,6 +32,6 @@ $bin run benches/networks/check_1e6.json --backend gpu --out "$out/check_1e6-gpu
 $bin run benches/networks/check_1e6.json --backend cpu --out "$out/check_1e6-cpu" --quiet
 python3 "$shared/tools/compare_outputs.py" "$out/check_1e6-gpu" "$out/check_1e6-cpu" | tail -n 1 || status=1
 echo "== benchmarks (GPU, then CPU for the same machine)"
-$bin bench --nets "${NETS:-B1,B2,B3,B2x10,scale_1e7,scale_1e8}" --backends gpu --out "$out/bench" | tee "$out/bench-gpu.txt"
-$bin bench --nets "${CPU_NETS:-B1,B2,B3}" --backends cpu --out "$out/bench" | tee "$out/bench-cpu.txt"
+$bin bench --nets "${NETS:-B1,B2,B3,B2x10,scale_1e7,scale_1e8}" --backends gpu,gpu-event --out "$out/bench" | tee "$out/bench-gpu.txt"
+$bin bench --nets "${CPU_NETS:-B1,B2,B3}" --backends cpu,cpu-event --out "$out/bench" | tee "$out/bench-cpu.txt"
 exit $status

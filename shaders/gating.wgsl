@@ -8,7 +8,7 @@ struct GatingParams {
     dt_phi_on: f32,  // dt * exprel(-dt * (alpha*T + beta))
     dt_phi_off: f32, // dt * exprel(-dt * beta)
     width: u32,      // batch * n
-    n: u32,
+    _pad0: u32,
     history: u32,    // ring slots
     spike_base: u32, // offset of this population in the stamp buffer
     from_stamp: u32, // 1: pre is a spike source (stamps), 0: a LIF population (flags)

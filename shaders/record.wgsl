@@ -10,7 +10,7 @@ const MODE_CURRENT: u32 = 4u; // sum over input slots k of fsrc[k * width + idx]
 struct RecordParams {
     mode: u32,
     width: u32,
-    n: u32,
+    _pad0: u32,
     src_base: u32,
     history: u32,
     slot_start: u32,

@@ -351,7 +351,7 @@ fn gating_matches_cpu() {
                             dt_phi_on: params.dt_phi_on,
                             dt_phi_off: params.dt_phi_off,
                             width: width as u32,
-                            n: n as u32,
+                            _pad0: 0,
                             history: history as u32,
                             spike_base: if from_stamp { spike_base as u32 } else { 0 },
                             from_stamp: from_stamp as u32,
@@ -749,7 +749,6 @@ fn record_matches_cpu_in_every_mode() {
                         (fsrc, vsrc, e) = (g.buf("f", &[POISON_U; 4]), g.buf("v", &[POISON_U; 4]), g.buf("e", &[POISON_U; 4]));
                     }
                     record_mode::STAMP => {
-                        p.n = n as u32;
                         p.stamp_base = rng.random_range(0..20);
                         // one stamp per batch row and neuron
                         let stamps: Vec<u32> = (0..p.stamp_base as usize + width + 5)

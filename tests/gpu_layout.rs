@@ -172,7 +172,7 @@ fn gating_params_match() {
             dt_phi_on: f32,
             dt_phi_off: f32,
             width: u32,
-            n: u32,
+            _pad0: u32,
             history: u32,
             spike_base: u32,
             from_stamp: u32,
@@ -261,7 +261,7 @@ fn record_params_match() {
         host_struct!(RecordParams {
             mode: u32,
             width: u32,
-            n: u32,
+            _pad0: u32,
             src_base: u32,
             history: u32,
             slot_start: u32,

@@ -220,7 +220,7 @@ impl GpuEngine {
                 dt_phi_on: g.params.dt_phi_on,
                 dt_phi_off: g.params.dt_phi_off,
                 width: width as u32,
-                n: g.n as u32,
+                _pad0: 0,
                 history: g.history as u32,
                 spike_base: if g.pre_is_source { stamp_base[g.pre_slot] } else { 0 },
                 from_stamp: g.pre_is_source as u32,
@@ -417,7 +417,6 @@ impl GpuEngine {
                     }
                     PopSlot::Source(s) => {
                         p.mode = record_mode::STAMP;
-                        p.n = plan.sources[s].n as u32;
                         p.stamp_base = stamp_base[s];
                         (&dummy, &stamp, &dummy, &dummy)
                     }

@@ -72,8 +72,8 @@ pub struct GatingParams {
     pub dt_phi_off: f32,
     /// Values over all batch copies: `batch * n`.
     pub width: u32,
-    /// Number of pre neurons in the group.
-    pub n: u32,
+    /// Padding (the kernels index the flat `batch * n` values and need no `n`).
+    pub _pad0: u32,
     /// Number of slots in the group's history ring.
     pub history: u32,
     /// Offset of the pre population in the spike stamp buffer.
@@ -198,8 +198,8 @@ pub struct RecordParams {
     pub mode: u32,
     /// Values per step: `batch * n`.
     pub width: u32,
-    /// Neurons per batch copy.
-    pub n: u32,
+    /// Padding (the kernel indexes the flat `batch * n` values and needs no `n`).
+    pub _pad0: u32,
     /// Offset of the recorded values in the float source buffer.
     pub src_base: u32,
     /// Slots of the source history ring (ring mode).
