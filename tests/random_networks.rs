@@ -147,3 +147,31 @@ fn compare_runs_detects_a_different_network() {
         assert!(!rep.ok(), "seed {seed}: a different V_init passed the comparison");
     }
 }
+
+/// A plan made from an owned network (what `spikegpu run` does: matrices moved or dropped once
+/// transposed) holds what a plan made from a borrowed one does, in both update modes, and the
+/// two CPU engines give the same bits.
+#[test]
+fn plan_from_an_owned_network_equals_plan_from_a_borrowed_one() {
+    use spikegpu::cpu::CpuEngine;
+    use spikegpu::model::plan::{Plan, UpdateMode};
+    for seed in test_seeds(SEEDS) {
+        let net = random_network(seed, &NetOpts::default());
+        for mode in [UpdateMode::Dense, UpdateMode::Event] {
+            let borrowed = Plan::with_mode(&net, mode).unwrap();
+            let (owned, light) = Plan::from_network(net.clone(), mode).unwrap();
+            assert_eq!(light.synapse_count(), 0, "seed {seed}: the returned network keeps no synapses");
+            assert_eq!(borrowed.projections.len(), owned.projections.len());
+            for (k, (a, b)) in borrowed.projections.iter().zip(&owned.projections).enumerate() {
+                assert_eq!(a.post_major, b.post_major, "seed {seed} {mode:?}: projection {k}, post-major matrix");
+                assert_eq!(a.pre_major, b.pre_major, "seed {seed} {mode:?}: projection {k}, pre-major matrix");
+                assert_eq!(a.weights, b.weights, "seed {seed} {mode:?}: projection {k}, weights");
+                assert_eq!(a.event_scale.to_bits(), b.event_scale.to_bits(), "seed {seed} {mode:?}: projection {k}, event scale");
+            }
+            let mut e1 = CpuEngine::with_mode(&net, mode).unwrap();
+            let mut e2 = CpuEngine::from_network(net.clone(), mode).unwrap();
+            let (a, b) = (run_backend(&mut e1, &net, 100).0, run_backend(&mut e2, &net, 100).0);
+            assert_bit_identical(&net, &a, &b, &format!("seed {seed} {mode:?}: owned against borrowed"));
+        }
+    }
+}

@@ -72,18 +72,19 @@ impl CpuEngine {
         Self::build(Cow::Borrowed(net), mode)
     }
 
-    /// [`CpuEngine::with_mode`] for a network it may consume: the file's matrices are dropped
-    /// as soon as the plan has its own, before the engine makes its layouts, so peak memory is
-    /// two copies of the connectivity instead of three (8 bytes per synapse instead of 12).
+    /// [`CpuEngine::with_mode`] for a network it may consume: the file's matrices move into the
+    /// plan (event mode) or go as soon as they are transposed (dense mode), so fewer copies of
+    /// the connectivity are alive at once (see [`Plan::from_network`]).
     pub fn from_network(net: Network, mode: UpdateMode) -> Result<Self> {
         Self::build(Cow::Owned(net), mode)
     }
 
     fn build(net: Cow<Network>, mode: UpdateMode) -> Result<Self> {
-        let mut plan = Plan::with_mode(&net, mode)?;
-        let light = net.without_connectivity();
-        drop(net); // an owned network's matrices go now: the plan has its own
-        let net = light;
+        // an owned network's matrices move into the plan, or go once transposed
+        let (mut plan, net) = match net {
+            Cow::Owned(net) => Plan::from_network(net, mode)?,
+            Cow::Borrowed(net) => (Plan::with_mode(net, mode)?, net.without_connectivity()),
+        };
         let matrices = plan
             .projections
             .iter_mut()

@@ -11,7 +11,8 @@
 //! 5. `gating` of every group whose pre population is a LIF population, from the spikes of 4;
 //! 6. `record` of every monitor.
 
-use super::{Network, NeuronModel, Synapse, Weights};
+use super::{Csr, Network, NeuronModel, Synapse, Weights};
+use std::borrow::Cow;
 use crate::error::Result;
 
 /// f32 `exp`, correctly rounded (XLA:CPU's `exp` is; f64 `exp` rounded once to f32 matches it).
@@ -286,6 +287,33 @@ impl Plan {
 
     /// Compiles a validated network for an update mode.
     pub fn with_mode(net: &Network, mode: UpdateMode) -> Result<Plan> {
+        Self::compile(net, mode, None)
+    }
+
+    /// [`Plan::with_mode`], consuming the network: each projection's matrix and per-synapse
+    /// weights move into the plan (event mode) or go as soon as their transpose exists (dense
+    /// mode), instead of being copied, so the connectivity is held once, not twice. Returns
+    /// the network without its connectivity.
+    pub fn from_network(mut net: Network, mode: UpdateMode) -> Result<(Plan, Network)> {
+        let owned = net
+            .projections
+            .iter_mut()
+            .map(|p| {
+                let shape = Csr { n_rows: p.conn.n_rows, n_cols: p.conn.n_cols, indptr: Vec::new(), indices: Vec::new() };
+                let weights = match &mut p.weights {
+                    Weights::Shared(w) => Weights::Shared(*w),
+                    Weights::PerSynapse(w) => Weights::PerSynapse(std::mem::take(w)),
+                };
+                (std::mem::replace(&mut p.conn, shape), weights)
+            })
+            .collect();
+        let plan = Self::compile(&net, mode, Some(owned))?;
+        Ok((plan, net))
+    }
+
+    /// `owned`: the projections' matrices and weights, taken out of `net` (else `net`'s are
+    /// read, and copied where the plan keeps them).
+    fn compile(net: &Network, mode: UpdateMode, mut owned: Option<Vec<(Csr, Weights)>>) -> Result<Plan> {
         let dt = net.dt_f32();
         let mut pops = Vec::new();
         let mut sources = Vec::new();
@@ -373,26 +401,33 @@ impl Plan {
             let extra = (mode == UpdateMode::Event) as usize;
             groups[g].history = groups[g].history.max(lag + 1 + extra);
             let PopSlot::Lif(post_lif) = pops[p.post] else { unreachable!("validated: post is a LIF population") };
+            let (conn, w): (Cow<Csr>, Cow<Weights>) = match owned.as_mut() {
+                Some(v) => {
+                    let (c, w) = std::mem::replace(&mut v[k], (Csr::default(), Weights::Shared(0.0)));
+                    (Cow::Owned(c), Cow::Owned(w))
+                }
+                None => (Cow::Borrowed(&p.conn), Cow::Borrowed(&p.weights)),
+            };
+            let event_scale = if mode == UpdateMode::Event { event_scale(&conn, &w) } else { 1.0 };
             let (post_major, pre_major, weights) = match mode {
                 UpdateMode::Dense => {
-                    let (post_major, perm) = p.conn.transpose_with(matches!(p.weights, Weights::PerSynapse(_)));
-                    let weights = match &p.weights {
+                    let (post_major, perm) = conn.transpose_with(matches!(*w, Weights::PerSynapse(_)));
+                    let weights = match &*w {
                         Weights::Shared(w) => PlanWeights::Shared(*w),
                         Weights::PerSynapse(w) => PlanWeights::PerSynapse(perm.iter().map(|&e| w[e as usize]).collect()),
                     };
-                    (post_major, super::Csr::default(), weights)
+                    (post_major, Csr::default(), weights)
                 }
                 UpdateMode::Event => {
-                    let weights = match &p.weights {
-                        Weights::Shared(w) => PlanWeights::Shared(*w),
-                        Weights::PerSynapse(w) => PlanWeights::PerSynapse(w.clone()),
+                    let weights = match w.into_owned() {
+                        Weights::Shared(w) => PlanWeights::Shared(w),
+                        Weights::PerSynapse(w) => PlanWeights::PerSynapse(w),
                     };
-                    (super::Csr::default(), p.conn.clone(), weights)
+                    (Csr::default(), conn.into_owned(), weights)
                 }
             };
             let input_slot = lifs[post_lif].inputs.len();
             lifs[post_lif].inputs.push(k);
-            let event_scale = if mode == UpdateMode::Event { event_scale(&p.conn, &p.weights) } else { 1.0 };
             projections.push(ProjPlan { group: g, lag, post_lif, input_slot, post_major, pre_major, weights, e: p.output.e, event_scale });
         }
         Ok(Plan { mode, dt, steps: net.steps, batch: net.batch, pops, sources, lifs, groups, projections })
