@@ -63,7 +63,7 @@ fn gather_batched<I: ColIndex>(indptr: &[u32], indices: &[I], weights: &PlanWeig
     let out = Out(y.as_mut_ptr());
     let tasks = n_post.div_ceil(ROWS_PER_TASK);
     let parallel = indices.len() * batch >= PARALLEL_MIN_WORK;
-    for_each_tile(x, n_pre, batch, |b0, bt, xt| {
+    for_each_tile(x, n_pre, batch, |b0, bt, stride, xt| {
         let task = |c: usize| {
             let (r0, r1) = (c * ROWS_PER_TASK, ((c + 1) * ROWS_PER_TASK).min(n_post));
             for j in r0..r1 {
@@ -75,7 +75,7 @@ fn gather_batched<I: ColIndex>(indptr: &[u32], indices: &[I], weights: &PlanWeig
                         PlanWeights::Shared(w) => *w,
                         PlanWeights::PerSynapse(w) => w[e],
                     };
-                    for (a, &v) in acc[..bt].iter_mut().zip(&xt[i * BATCH_TILE..]) {
+                    for (a, &v) in acc[..bt].iter_mut().zip(&xt[i * stride..]) {
                         *a += w * v;
                     }
                 }
@@ -94,25 +94,30 @@ fn gather_batched<I: ColIndex>(indptr: &[u32], indices: &[I], weights: &PlanWeig
     });
 }
 
-/// Calls `f(b0, bt, xt)` for each tile of up to [`BATCH_TILE`] batch rows `b0 .. b0 + bt` of
-/// `x` (`batch` rows of `n_pre`), with `xt` the tile neuron-major: `xt[i * BATCH_TILE + b]`,
-/// rows past `bt` zero. One synapse then reads the whole tile's values from one cache line.
-pub(crate) fn for_each_tile(x: &[f32], n_pre: usize, batch: usize, mut f: impl FnMut(usize, usize, &[f32])) {
+/// Calls `f(b0, bt, stride, xt)` for each tile of up to [`BATCH_TILE`] batch rows
+/// `b0 .. b0 + bt` of `x` (`batch` rows of `n_pre`), with `xt` the tile neuron-major:
+/// `xt[i * stride + b]`, rows past `bt` zero. `stride` is [`SMALL_TILE`] for tiles that fit it,
+/// else [`BATCH_TILE`]. One synapse then reads the whole tile's values from one cache line.
+pub(crate) fn for_each_tile(x: &[f32], n_pre: usize, batch: usize, mut f: impl FnMut(usize, usize, usize, &[f32])) {
     XT.with(|xt| {
         let mut xt = xt.borrow_mut();
         for b0 in (0..batch).step_by(BATCH_TILE) {
             let bt = BATCH_TILE.min(batch - b0);
+            let stride = if bt <= SMALL_TILE { SMALL_TILE } else { BATCH_TILE };
             xt.clear();
-            xt.resize(n_pre * BATCH_TILE, 0.0);
+            xt.resize(n_pre * stride, 0.0);
             for b in 0..bt {
                 for (i, &v) in x[(b0 + b) * n_pre..(b0 + b + 1) * n_pre].iter().enumerate() {
-                    xt[i * BATCH_TILE + b] = v;
+                    xt[i * stride + b] = v;
                 }
             }
-            f(b0, bt, &xt);
+            f(b0, bt, stride, &xt);
         }
     });
 }
+
+/// The narrower tile: a batch of 4 in an 8-wide tile would do the work of 8.
+pub(crate) const SMALL_TILE: usize = 4;
 
 thread_local! {
     /// Scratch for the neuron-major copy of a batch tile (kept, so no step allocates).

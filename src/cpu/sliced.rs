@@ -13,7 +13,7 @@
 //! slots, and the gather runs about twice as fast as four interleaved CSR rows.
 
 use super::columns::{ColIndex, Indices};
-use super::csr_gather::{for_each_tile, Out, BATCH_TILE};
+use super::csr_gather::{for_each_tile, Out, BATCH_TILE, SMALL_TILE};
 use crate::model::plan::PlanWeights;
 use rayon::prelude::*;
 
@@ -157,13 +157,15 @@ impl Sliced {
             }
             return;
         }
-        for_each_tile(x, n_pre, batch, |b0, bt, xt| {
+        for_each_tile(x, n_pre, batch, |b0, bt, stride, xt| {
             let task = |t: usize| {
                 for s in t * SLICES_PER_TASK..((t + 1) * SLICES_PER_TASK).min(n_slices) {
                     let (idx, w, lanes) = self.slice(s);
-                    let acc = match &self.slots {
-                        Slots::Narrow(v) => tile_sums(&v[idx], w, self.shared, lanes, xt),
-                        Slots::Wide(v) => tile_sums(&v[idx], w, self.shared, lanes, xt),
+                    let acc = match (&self.slots, stride == SMALL_TILE) {
+                        (Slots::Narrow(v), false) => tile_sums(&v[idx], w, self.shared, lanes, xt),
+                        (Slots::Wide(v), false) => tile_sums(&v[idx], w, self.shared, lanes, xt),
+                        (Slots::Narrow(v), true) => widen(small_tile_sums(&v[idx], w, self.shared, lanes, xt)),
+                        (Slots::Wide(v), true) => widen(small_tile_sums(&v[idx], w, self.shared, lanes, xt)),
                     };
                     // acc is lane-major; `write` takes one batch row's lanes
                     (0..bt).for_each(|b| write(s, b0 + b, &std::array::from_fn(|l| acc[l][b])));
@@ -229,19 +231,19 @@ fn portable<I: ColIndex>(idx: &[I], w: Option<&[f32]>, shared: f32, len: &[u32],
     acc
 }
 
-/// One slice's sums for a tile of batch rows stored neuron-major (`xt[i * BATCH_TILE + b]`, see
+/// One slice's sums for a tile of batch rows stored neuron-major (`xt[i * W + b]`, see
 /// [`for_each_tile`]): `acc[l][b]` is row `l` of the slice for batch row `b`. A synapse adds
-/// `w * x` to all `BATCH_TILE` batch rows with one vector load, multiply and add; each (batch
-/// row, post row) is still summed alone in its row's order.
-#[multiversion::multiversion(targets = "simd")] // one vector per synapse where the CPU has them: same bits
-fn tile_sums<I: ColIndex>(idx: &[I], w: Option<&[f32]>, shared: f32, len: &[u32], xt: &[f32]) -> [[f32; BATCH_TILE]; LANES] {
-    let mut acc = [[0.0f32; BATCH_TILE]; LANES];
+/// `w * x` to all `W` batch rows with one vector load, multiply and add; each (batch row, post
+/// row) is still summed alone in its row's order.
+#[inline(always)] // into the multiversioned wrappers below, which pick the vector width
+fn tile_body<I: ColIndex, const W: usize>(idx: &[I], w: Option<&[f32]>, shared: f32, len: &[u32], xt: &[f32]) -> [[f32; W]; LANES] {
+    let mut acc = [[0.0f32; W]; LANES];
     for (k, col) in idx.chunks_exact(LANES).enumerate() {
         for l in 0..LANES {
             if (k as u32) < len[l] {
                 let wk = w.map_or(shared, |w| w[k * LANES + l]);
-                let i = col[l].at() * BATCH_TILE;
-                let v: &[f32; BATCH_TILE] = xt[i..i + BATCH_TILE].try_into().expect("a tile row");
+                let i = col[l].at() * W;
+                let v: &[f32; W] = xt[i..i + W].try_into().expect("a tile row");
                 for (a, &v) in acc[l].iter_mut().zip(v) {
                     *a += wk * v;
                 }
@@ -249,6 +251,23 @@ fn tile_sums<I: ColIndex>(idx: &[I], w: Option<&[f32]>, shared: f32, len: &[u32]
         }
     }
     acc
+}
+
+/// [`tile_body`] for a tile of [`BATCH_TILE`] rows.
+#[multiversion::multiversion(targets = "simd")] // one vector per synapse where the CPU has them: same bits
+fn tile_sums<I: ColIndex>(idx: &[I], w: Option<&[f32]>, shared: f32, len: &[u32], xt: &[f32]) -> [[f32; BATCH_TILE]; LANES] {
+    tile_body::<I, BATCH_TILE>(idx, w, shared, len, xt)
+}
+
+/// [`tile_body`] for a tile of [`SMALL_TILE`] rows.
+#[multiversion::multiversion(targets = "simd")]
+fn small_tile_sums<I: ColIndex>(idx: &[I], w: Option<&[f32]>, shared: f32, len: &[u32], xt: &[f32]) -> [[f32; SMALL_TILE]; LANES] {
+    tile_body::<I, SMALL_TILE>(idx, w, shared, len, xt)
+}
+
+/// A small tile's sums in the shape of a full tile's (the rows past it unused).
+fn widen(acc: [[f32; SMALL_TILE]; LANES]) -> [[f32; BATCH_TILE]; LANES] {
+    std::array::from_fn(|l| std::array::from_fn(|b| if b < SMALL_TILE { acc[l][b] } else { 0.0 }))
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -353,8 +372,8 @@ mod tests {
                         assert_eq!(got[j].to_bits(), want[j].to_bits(), "seed {seed}, {n_post}x{n_pre}, row {j}: {} vs {}", got[j], want[j]);
                     }
                 }
-                // batches: one tile, and more than one (the last partial)
-                for batch in [3, BATCH_TILE + 3] {
+                // batches: a small tile, a full one, and more than one (the last partial)
+                for batch in [3, SMALL_TILE + 1, BATCH_TILE + 3] {
                     let xb: Vec<f32> = (0..batch * n_pre).map(|_| rng.random::<f32>()).collect();
                     let mut want = vec![f32::NAN; batch * n_post];
                     csr_gather(&indptr, &Columns::new(indices.clone(), n_pre), &weights, Some(&xb), n_pre, &mut want);
