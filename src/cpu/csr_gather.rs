@@ -28,8 +28,6 @@ pub fn csr_gather<I: ColIndex>(indptr: &[u32], cols: &Columns<I>, weights: &Plan
     if batch > 1 {
         return gather_batched(indptr, indices, weights, x, n_pre, batch, y);
     }
-    // what lets `gather_rows` skip the bounds checks
-    assert!(cols.bound() <= x.len(), "columns up to {} but {} pre values", cols.bound(), x.len());
     let work = indices.len();
     if work >= PARALLEL_MIN_WORK {
         y.par_chunks_mut(ROWS_PER_TASK).enumerate().for_each(|(c, out)| gather_rows(indptr, cols, weights, x, c * ROWS_PER_TASK, out));
@@ -124,66 +122,25 @@ thread_local! {
     static XT: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 /// Rows `r0 .. r0 + out.len()` of one batch row: the loop of one shader invocation per row.
-///
-/// One row's sum is a chain of dependent float additions in a fixed order (BrainPy's), so a row
-/// at a time runs at the adder's latency. Four rows are summed side by side instead, each in its
-/// own order: first the synapses all four have (zipped, so no index is bounds-checked), then the
-/// longer rows' tails.
-///
-/// `cols.bound <= x.len()` (asserted by the caller).
+/// (The CPU engine runs the same sums in [`super::sliced`], eight rows at a time.)
 fn gather_rows<I: ColIndex>(indptr: &[u32], cols: &Columns<I>, weights: &PlanWeights, x: &[f32], r0: usize, out: &mut [f32]) {
-    debug_assert!(cols.bound() <= x.len());
     let indices = cols.as_slice();
-    // SAFETY: every index is below `cols.bound` (`Columns::new`), which is at most `x.len()`.
-    let at = |i: I| unsafe { *x.get_unchecked(i.at()) };
-    let row = |j: usize| indptr[j] as usize..indptr[j + 1] as usize;
-    let mut quads = out.chunks_exact_mut(4);
-    let mut j = r0;
-    for o in &mut quads {
-        let r = [row(j), row(j + 1), row(j + 2), row(j + 3)];
-        let common = r.iter().map(|r| r.len()).min().unwrap_or(0);
-        let mut a = [0.0f32; 4];
-        match weights {
-            PlanWeights::Shared(w) => {
-                let s = |l: usize| &indices[r[l].start..r[l].start + common];
-                for (((i0, i1), i2), i3) in s(0).iter().zip(s(1)).zip(s(2)).zip(s(3)) {
-                    a[0] += w * at(*i0);
-                    a[1] += w * at(*i1);
-                    a[2] += w * at(*i2);
-                    a[3] += w * at(*i3);
-                }
-                for l in 0..4 {
-                    for &i in &indices[r[l].start + common..r[l].end] {
-                        a[l] += w * at(i);
-                    }
-                }
-            }
-            PlanWeights::PerSynapse(w) => {
-                for l in 0..4 {
-                    for e in r[l].clone() {
-                        a[l] += w[e] * at(indices[e]);
-                    }
-                }
-            }
-        }
-        o.copy_from_slice(&a);
-        j += 4;
-    }
-    for o in quads.into_remainder() {
+    for (k, o) in out.iter_mut().enumerate() {
+        let j = r0 + k;
+        let (start, end) = (indptr[j] as usize, indptr[j + 1] as usize);
         let mut acc = 0.0f32;
         match weights {
             PlanWeights::Shared(w) => {
-                for &i in &indices[row(j)] {
-                    acc += w * at(i);
+                for &i in &indices[start..end] {
+                    acc += w * x[i.at()];
                 }
             }
             PlanWeights::PerSynapse(w) => {
-                for e in row(j) {
-                    acc += w[e] * at(indices[e]);
+                for e in start..end {
+                    acc += w[e] * x[indices[e].at()];
                 }
             }
         }
         *o = acc;
-        j += 1;
     }
 }

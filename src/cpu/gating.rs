@@ -10,6 +10,18 @@ pub fn ring_slots(step: u32, history: u32) -> (Option<u32>, u32) {
     (old, step % history)
 }
 
+/// One variable's step in BrainPy's `exp_auto` form, `g + dt_phi (alpha_t (1 - g) - beta g)`,
+/// with `alpha_t = 0` outside the transmitter window: the one place every CPU gating path takes
+/// this arithmetic from, so they agree bit for bit. The operands are chosen before the
+/// arithmetic, which vectorizes as selects.
+#[inline(always)]
+fn advance(p: &GatingParams, on: bool, g: f32) -> f32 {
+    let alpha_t = if on { p.alpha_t } else { 0.0 };
+    let dt_phi = if on { p.dt_phi_on } else { p.dt_phi_off };
+    let f = alpha_t * (1.0 - g) - p.beta * g;
+    g + dt_phi * f
+}
+
 /// Updates `batch * n` gating variables. `spiked(idx)` says whether pre neuron `idx % n` of
 /// row `idx / n` spiked this step; `sat` is the last spike arrival time; `hist` the ring of
 /// `history` slots of `batch * n` values. When `active` is given (the event-driven update), the
@@ -40,9 +52,7 @@ pub fn gating(
             }
         }
         let g = old.map_or(0.0, |o| hist[o as usize * width + idx]);
-        let (alpha_t, dt_phi) = if on { (p.alpha_t, p.dt_phi_on) } else { (0.0, p.dt_phi_off) };
-        let f = alpha_t * (1.0 - g) - p.beta * g;
-        hist[new as usize * width + idx] = g + dt_phi * f;
+        hist[new as usize * width + idx] = advance(p, on, g);
     }
 }
 
@@ -95,10 +105,7 @@ pub fn gating_dense(p: &GatingParams, step: u32, t: f32, width: usize, history: 
             None if in_place => to[idx],
             None => 0.0,
         };
-        let alpha_t = if on { p.alpha_t } else { 0.0 };
-        let dt_phi = if on { p.dt_phi_on } else { p.dt_phi_off };
-        let f = alpha_t * (1.0 - g) - p.beta * g;
-        to[idx] = g + dt_phi * f;
+        to[idx] = advance(p, on, g);
     }
 }
 
@@ -147,9 +154,8 @@ pub fn gating_sparse(
         // strict <, on the rounded f32 difference (SEMANTICS section 3)
         if (t - sat[i]) < p.t_dur {
             let g = old_g(hist, i);
-            let f = p.alpha_t * (1.0 - g) - p.beta * g;
             active.push(idx);
-            on_values.push(g + p.dt_phi_on * f);
+            on_values.push(advance(p, true, g));
         }
     }
     let n = new as usize * width;
@@ -178,8 +184,7 @@ pub fn gating_sparse(
 #[multiversion::multiversion(targets = "simd")] // wider vectors where the CPU has them: same bits
 fn decay(p: &GatingParams, from: &[f32], to: &mut [f32]) {
     for (t, &g) in to.iter_mut().zip(from) {
-        let f = 0.0 * (1.0 - g) - p.beta * g;
-        *t = g + p.dt_phi_off * f;
+        *t = advance(p, false, g);
     }
 }
 
@@ -187,8 +192,7 @@ fn decay(p: &GatingParams, from: &[f32], to: &mut [f32]) {
 #[multiversion::multiversion(targets = "simd")]
 fn decay_in_place(p: &GatingParams, g: &mut [f32]) {
     for g in g.iter_mut() {
-        let f = 0.0 * (1.0 - *g) - p.beta * *g;
-        *g += p.dt_phi_off * f;
+        *g = advance(p, false, *g);
     }
 }
 

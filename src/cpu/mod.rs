@@ -12,7 +12,7 @@ pub mod spike_input;
 
 use crate::error::Result;
 use std::borrow::Cow;
-use crate::model::plan::{Plan, PopSlot, UpdateMode};
+use crate::model::plan::{Plan, PlanWeights, PopSlot, UpdateMode};
 use crate::model::{Network, Target};
 use crate::sim::{Backend, BackendInfo, Chunk, MonitorData, RunStats};
 use columns::Indices;
@@ -42,7 +42,7 @@ pub struct CpuEngine {
     /// Per projection: the fixed-point increments of this step (event mode).
     acc: Vec<Vec<i32>>,
     /// Per projection: the matrix its update reads, taken out of the plan (post-major in dense
-    /// mode, pre-major in event mode).
+    /// mode, with its per-synapse weights; pre-major in event mode).
     matrices: Vec<Matrix>,
     /// Reversal potential of each input slot, per LIF population.
     e: Vec<Vec<f32>>,
@@ -92,7 +92,12 @@ impl CpuEngine {
                 let csr = if mode == UpdateMode::Event { &mut p.pre_major } else { &mut p.post_major };
                 let indices = Indices::narrowest(std::mem::take(&mut csr.indices), csr.n_cols);
                 if mode == UpdateMode::Dense {
-                    Matrix::Sliced(Sliced::new(&csr.indptr, indices, &p.weights))
+                    let sliced = Sliced::new(&csr.indptr, indices, &p.weights);
+                    // the sliced copy holds per-synapse weights in its own order
+                    if let PlanWeights::PerSynapse(w) = &mut p.weights {
+                        *w = Vec::new();
+                    }
+                    Matrix::Sliced(sliced)
                 } else {
                     Matrix::Csr(indices)
                 }
