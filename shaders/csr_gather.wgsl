@@ -1,5 +1,5 @@
-// Post conductance of one projection (or one slice of its post rows) as a post-major gather of
-// the delayed gating state (twin: src/cpu/csr_gather.rs). One thread per (tile of up to TILE
+// Conductance of one pre-aligned projection (or one slice of its post rows) as a post-major
+// gather of its group's delayed output (twin: src/cpu/reference/csr_gather.rs). One thread per (tile of up to TILE
 // batch rows, post neuron): each synapse's index and weight are read once for the whole tile.
 // Terms are added in pre order, as BrainPy's scatter adds them, with no atomics, so the result
 // is deterministic and the same for any batch size.
@@ -12,13 +12,13 @@ struct GatherParams {
     n_pre: u32,
     n_post: u32,
     batch: u32,
-    lag: u32,         // steps between the newest gating value and the one read
+    read_offset: u32, // the step read is now.step - read_offset
     history: u32,     // ring slots of the pre group
-    newest_back: u32, // 0: the newest value is this step's (source pre), 1: last step's (LIF pre)
     out_base: u32,    // this projection's slot in the post gsyn buffer
     per_synapse: u32, // 1: weights[] per synapse, 0: shared_w
     shared_w: f32,
     _pad0: u32,
+    _pad1: u32,
 }
 
 @group(1) @binding(0) var<uniform> p: GatherParams;
@@ -39,7 +39,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     let b0 = (id / p.rows) * TILE;
     let bt = min(TILE, p.batch - b0);
     let r = id % p.rows;
-    let read_step = i32(now.step) - i32(p.newest_back) - i32(p.lag);
+    let read_step = i32(now.step) - i32(p.read_offset);
     if (read_step < 0) {
         // before the delay has filled, the state read is the initial one, 0
         for (var b = 0u; b < bt; b++) {

@@ -1,5 +1,5 @@
 // Event mode: y = d y + acc / scale for one projection's post conductance, and acc back to 0
-// for the next step (twin: event_finalize in src/cpu/event_update.rs).
+// for the next step (twin: src/cpu/reference/event_finalize.rs).
 
 struct FinalizeParams {
     width: u32,     // batch * n_post

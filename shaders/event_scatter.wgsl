@@ -1,5 +1,5 @@
 // Event mode: the fixed-point conductance increments of the pre variables that were inside their
-// transmitter window at the read step (twin: event_scatter in src/cpu/event_update.rs). Each
+// transmitter window at the read step (twin: src/cpu/reference/event_scatter.rs). Each
 // workgroup looks at 64 pre variables, lists the few inside their window in workgroup memory, and
 // then all 64 threads walk each listed row's synapses together: a row of K synapses costs K/64
 // steps of one thread instead of K (on B2, about one variable in 100 is listed). Integer atomics
@@ -11,10 +11,10 @@ struct ScatterParams {
     n_pre: u32,
     n_post: u32,
     batch: u32,
-    lag: u32,
+    read_offset: u32, // the step read is now.step - read_offset
     history: u32,
-    newest_back: u32,
     per_synapse: u32,
+    _pad0: u32,
     shared_w: f32,
     decay: f32,       // exp(-beta dt) of the pre group
     scale: f32,       // fixed-point scale of the increments
@@ -43,7 +43,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     }
     workgroupBarrier();
     // no early return: every thread must reach the barriers
-    let read_step = i32(now.step) - i32(p.newest_back) - i32(p.lag);
+    let read_step = i32(now.step) - i32(p.read_offset);
     if (id < p.rows * p.batch && read_step >= 0) {
         let b = id / p.rows;
         let r = id % p.rows;

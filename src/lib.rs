@@ -1,14 +1,18 @@
 //! spikegpu: spiking neural networks with BrainPy's semantics, on the GPU through wgpu, with a
-//! CPU reference engine that computes the same thing step for step.
+//! CPU engine that computes the same thing step for step.
 //!
-//! The seed example (BrainPy's `brainpy.dyn.AMPA` docs example) built in code and run on the CPU engine:
+//! Layers (`docs/ARCHITECTURE.md`): [`model`] (the description: file, builder, validation) →
+//! [`plan`] (compiled once: derived parameters, the per-step schedule, the monitors) → the
+//! engines ([`CpuEngine`], [`GpuEngine`]) → [`runtime`] (chunks, sinks) → [`api`].
+//!
+//! The seed example (BrainPy's `brainpy.dyn.AMPA` docs example) built in code and run on the CPU
+//! engine:
 //!
 //! ```
 //! // BrainPy's `brainpy.dyn.AMPA` docs example: one spike-time neuron -> AMPA (COBA, E = 0)
-//! // -> one LifRef neuron, 1000 steps of 0.1 ms, run on the CPU reference engine.
-//! use spikegpu::api::{run, BackendChoice};
-//! use spikegpu::model::builder::{Conn, NetworkBuilder};
-//! use spikegpu::model::{Coba, LifRef, Synapse, VInit, Weights};
+//! // -> one LifRef neuron, 1000 steps of 0.1 ms, run on the CPU engine.
+//! use spikegpu::api::{run, EngineChoice};
+//! use spikegpu::model::{Coba, Conn, LifRef, NetworkBuilder, Synapse, VInit, Weights};
 //!
 //! let mut b = NetworkBuilder::new(0.1, 1000);
 //! let pre = b.spike_time_group("pre", 1, &[0, 0, 0, 0], &[10.0, 30.0, 50.0, 70.0]);
@@ -23,7 +27,7 @@
 //! b.monitor("spike", post.spike());
 //! let net = b.build()?;
 //!
-//! let traces = run(&net, BackendChoice::Cpu)?;
+//! let traces = run(&net, EngineChoice::Cpu)?;
 //! let v = traces.f32("V").unwrap();
 //! assert_eq!(traces.shape("V"), vec![1000, 1]);
 //! let peak = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
@@ -33,16 +37,24 @@
 //! ```
 
 pub mod api;
-pub mod bench;
-pub mod cli;
-pub mod cpu;
+mod cpu;
 pub mod error;
-pub mod gpu;
+mod gpu;
 pub mod model;
-pub mod output;
-pub mod plot;
-pub mod progress;
-pub mod sim;
+pub mod plan;
+pub mod runtime;
 
+pub use api::{run, EngineChoice, RunOptions, Traces};
+pub use cpu::CpuEngine;
 pub use error::{Error, Result};
-pub use model::Network;
+pub use gpu::{adapters, GpuContext, GpuEngine, GpuOptions};
+pub use model::{Network, NetworkBuilder};
+pub use plan::UpdateMode;
+pub use runtime::Engine;
+
+/// The kernels themselves, for this crate's benchmarks (`benches/`). Not part of the API: it
+/// changes with the engines.
+#[doc(hidden)]
+pub mod internals {
+    pub use crate::cpu::{fast, reference};
+}

@@ -1,4 +1,6 @@
-//! The `spikegpu` command.
+//! The `spikegpu` command (`src/cli/`), over the library's public API.
+
+mod cli;
 
 fn main() {
     // Die quietly from SIGPIPE, as command-line tools do, when stdout is closed early
@@ -8,5 +10,5 @@ fn main() {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    std::process::exit(spikegpu::cli::main());
+    std::process::exit(cli::main());
 }

@@ -1,294 +1,401 @@
-//! The CPU reference engine: f32, step for step the semantics of SEMANTICS.md. Each kernel lives
-//! in its own file with the same stem as its WGSL twin in `shaders/`.
+//! The CPU engine: f32, step for step the semantics of SEMANTICS.md, walking the plan's
+//! schedule. Each phase runs its fast path ([`fast`]) where there is one and its reference twin
+//! ([`reference`], loop for loop the shader) otherwise.
 
-pub mod columns;
-pub mod csr_gather;
-pub mod event_update;
-pub mod gating;
-pub mod lif_update;
-pub mod record;
-pub mod sliced;
-pub mod spike_input;
+pub mod fast;
+pub mod reference;
 
 use crate::error::Result;
-use std::borrow::Cow;
-use crate::model::plan::{Plan, PlanWeights, PopSlot, UpdateMode};
-use crate::model::{Network, Target};
-use crate::sim::{Backend, BackendInfo, Chunk, MonitorData, RunStats};
-use columns::Indices;
-use sliced::Sliced;
-use gating::Spikes;
-use lif_update::LifState;
+use crate::model::Network;
+use crate::plan::{AccKind, MonitorPlan, Phase, Plan, PlanMatrix, PopSlot, Product, RecordSource, SynParams, UpdateMode, NEVER, T_INIT};
+use crate::runtime::{Chunk, Engine, EngineInfo, MonitorData, RunStats};
+use fast::columns::Indices;
+use fast::gating::Spikes;
+use fast::sliced::Sliced;
+use reference::lif_update::LifState;
 
-/// Simulation state of every population and gating group.
-pub struct CpuEngine {
-    net: Network,
-    plan: Plan,
-    /// Per source: the last step each neuron spiked at (`u32::MAX`: never).
-    stamps: Vec<Vec<u32>>,
-    lifs: Vec<LifState>,
-    /// Per group: last spike arrival time, `batch * n`.
-    sat: Vec<Vec<f32>>,
-    /// Per group: the history ring, `history * batch * n`.
-    hist: Vec<Vec<f32>>,
-    /// Per group and ring slot: the variables updated inside their window (event mode).
-    active: Vec<Vec<Vec<u32>>>,
-    /// Per group: scratch for [`gating::gating_sparse`] (event mode).
-    mark: Vec<Vec<u32>>,
-    /// This step's spiking variables of the group being updated (event mode).
-    spikes: Vec<u32>,
-    /// Scratch of [`gating::gating_sparse`].
-    on_values: Vec<f32>,
-    /// Per projection: the fixed-point increments of this step (event mode).
-    acc: Vec<Vec<i32>>,
-    /// Per projection: the matrix its update reads, taken out of the plan (post-major in dense
-    /// mode, with its per-synapse weights; pre-major in event mode).
-    matrices: Vec<Matrix>,
-    /// Reversal potential of each input slot, per LIF population.
-    e: Vec<Vec<f32>>,
-    spike_counts: Vec<u64>,
-    step: usize,
+/// A spike source's state: its stamp ring.
+struct SourceState {
+    stamps: Vec<u32>,
 }
 
-/// A projection's matrix as the CPU engine keeps it.
+/// A LIF population's state, and the lists of its spiking variables of recent steps (ring slot
+/// `step % lists.len()`; empty when nothing reads them).
+struct NeuronState {
+    lif: LifState,
+    lists: Vec<Vec<u32>>,
+}
+
+/// A pre-aligned group's state.
+struct GroupState {
+    /// The output ring, `history * width`.
+    ring: Vec<f32>,
+    /// The other states, `states.len() * width`.
+    states: Vec<f32>,
+    /// AMPA/GABAa event mode: per ring slot, the variables inside their window.
+    active: Vec<Vec<u32>>,
+    /// Scratch of [`fast::gating::gating_sparse`].
+    mark: Vec<u32>,
+}
+
+/// An accumulator-fed state.
+struct AccState {
+    acc: Vec<i32>,
+    states: Vec<f32>,
+}
+
+/// A projection's matrix as the CPU engine keeps it, and its event-mode increments.
+struct ProductState {
+    /// Row offsets (pre rows for the scatters; unused by the sliced gather).
+    indptr: Vec<u32>,
+    matrix: Matrix,
+    weights: crate::plan::PlanWeights,
+    /// AMPA/GABAa event mode: this step's fixed-point increments.
+    acc: Vec<i32>,
+}
+
 enum Matrix {
-    /// CSR column indices (over the plan's `indptr`): the event mode's scatter.
+    /// Column indices checked once: the scatters.
     Csr(Indices),
     /// The dense product, in the layout that vectorizes it.
     Sliced(Sliced),
 }
 
-/// BrainPy's initial `spike_arrival_time`.
-pub const SAT_INIT: f32 = -1e7;
+/// Simulation state of every population, synapse and projection of one plan.
+pub struct CpuEngine {
+    plan: Plan,
+    sources: Vec<SourceState>,
+    neurons: Vec<NeuronState>,
+    groups: Vec<GroupState>,
+    accs: Vec<AccState>,
+    products: Vec<ProductState>,
+    /// This step's spiking variables of the group being updated (event mode).
+    spikes: Vec<u32>,
+    /// Scratch of [`fast::gating::gating_sparse`].
+    on_values: Vec<f32>,
+    /// Per LIF population, the outputs of its input slots.
+    outputs: Vec<Vec<crate::plan::OutputParams>>,
+    spike_counts: Vec<u64>,
+    step: usize,
+}
 
 impl CpuEngine {
-    /// Builds the engine for a validated network, with the dense (reference) update.
-    pub fn new(net: &Network) -> Result<Self> {
-        Self::with_mode(net, UpdateMode::Dense)
+    /// Compiles `net` (copying its connectivity) and builds the engine.
+    pub fn new(net: &Network, mode: UpdateMode) -> Result<Self> {
+        Self::from_plan(Plan::new(net, mode)?)
     }
 
-    /// Builds the engine with an update mode.
-    pub fn with_mode(net: &Network, mode: UpdateMode) -> Result<Self> {
-        Self::build(Cow::Borrowed(net), mode)
-    }
-
-    /// [`CpuEngine::with_mode`] for a network it may consume: the file's matrices move into the
-    /// plan (event mode) or go as soon as they are transposed (dense mode), so fewer copies of
-    /// the connectivity are alive at once (see [`Plan::from_network`]).
+    /// [`CpuEngine::new`] for a network it may consume: its matrices move into the plan, or go
+    /// as soon as they are transposed (see [`Plan::from_network`]).
     pub fn from_network(net: Network, mode: UpdateMode) -> Result<Self> {
-        Self::build(Cow::Owned(net), mode)
+        Self::from_plan(Plan::from_network(net, mode)?)
     }
 
-    fn build(net: Cow<Network>, mode: UpdateMode) -> Result<Self> {
-        // an owned network's matrices move into the plan, or go once transposed
-        let (mut plan, net) = match net {
-            Cow::Owned(net) => Plan::from_network(net, mode)?,
-            Cow::Borrowed(net) => (Plan::with_mode(net, mode)?, net.without_connectivity()),
-        };
-        let matrices = plan
-            .projections
-            .iter_mut()
-            .map(|p| {
-                let csr = if mode == UpdateMode::Event { &mut p.pre_major } else { &mut p.post_major };
-                let indices = Indices::narrowest(std::mem::take(&mut csr.indices), csr.n_cols);
-                if mode == UpdateMode::Dense {
-                    let sliced = Sliced::new(&csr.indptr, indices, &p.weights);
+    /// Builds the engine for a plan, taking its matrices.
+    pub fn from_plan(mut plan: Plan) -> Result<Self> {
+        let b = plan.batch;
+        let mut products = Vec::with_capacity(plan.projections.len());
+        for k in 0..plan.projections.len() {
+            let PlanMatrix { csr, weights } = plan.take_matrix(k);
+            let p = &plan.projections[k];
+            let indices = Indices::narrowest(csr.indices, csr.n_cols);
+            let (matrix, weights, acc) = match p.product {
+                Product::Gather { .. } => {
+                    let sliced = Sliced::new(&csr.indptr, indices, &weights);
                     // the sliced copy holds per-synapse weights in its own order
-                    if let PlanWeights::PerSynapse(w) = &mut p.weights {
-                        *w = Vec::new();
-                    }
-                    Matrix::Sliced(sliced)
-                } else {
-                    Matrix::Csr(indices)
+                    (Matrix::Sliced(sliced), crate::plan::PlanWeights::Shared(0.0), Vec::new())
                 }
-            })
-            .collect();
-        let b = net.batch;
+                Product::Window { .. } => (Matrix::Csr(indices), weights, vec![0; b * p.n_post]),
+                Product::Scatter { .. } => (Matrix::Csr(indices), weights, Vec::new()),
+            };
+            let indptr = if matches!(matrix, Matrix::Sliced(_)) { Vec::new() } else { csr.indptr };
+            products.push(ProductState { indptr, matrix, weights, acc });
+        }
+        // which LIF populations' spikes must be kept as lists: those read by a scatter (a ring
+        // of them) or by an AMPA/GABAa group in event mode (this step's)
+        let mut list_slots: Vec<usize> = plan.neurons.iter().map(|l| l.ring).collect();
+        for g in &plan.groups {
+            if let (PopSlot::Neuron(l), true) = (g.pre, g.window_flags) {
+                list_slots[l] = list_slots[l].max(1);
+            }
+        }
         Ok(CpuEngine {
-            stamps: plan.sources.iter().map(|s| vec![u32::MAX; b * s.n]).collect(),
-            lifs: plan.lifs.iter().map(|l| LifState::new(&l.v_init, l.inputs.len())).collect(),
-            sat: plan.groups.iter().map(|g| vec![SAT_INIT; b * g.n]).collect(),
-            hist: plan.groups.iter().map(|g| vec![0.0; g.history * b * g.n]).collect(),
-            active: plan.groups.iter().map(|g| vec![Vec::new(); g.history]).collect(),
-            mark: plan.groups.iter().map(|g| if mode == UpdateMode::Event { vec![0; b * g.n] } else { Vec::new() }).collect(),
+            sources: plan.sources.iter().map(|s| SourceState { stamps: vec![NEVER; s.ring * b * s.n] }).collect(),
+            neurons: plan
+                .neurons
+                .iter()
+                .zip(&list_slots)
+                .map(|(l, &slots)| NeuronState { lif: LifState::new(&l.v_init, l.inputs.len()), lists: vec![Vec::new(); slots] })
+                .collect(),
+            groups: plan
+                .groups
+                .iter()
+                .map(|g| {
+                    let w = b * g.n;
+                    let mut states = vec![0.0; g.states.len() * w];
+                    if matches!(g.params, SynParams::Kinetic(_)) {
+                        // the spike arrival time
+                        states[..w].fill(T_INIT);
+                    }
+                    GroupState {
+                        ring: vec![0.0; g.history * w],
+                        states,
+                        active: if g.window_flags { vec![Vec::new(); g.history] } else { Vec::new() },
+                        mark: if g.window_flags { vec![0; w] } else { Vec::new() },
+                    }
+                })
+                .collect(),
+            accs: plan.accumulators.iter().map(|a| AccState { acc: vec![0; b * a.n], states: vec![0.0; a.states.len() * b * a.n] }).collect(),
+            products,
             spikes: Vec::new(),
             on_values: Vec::new(),
-            acc: plan
-                .projections
-                .iter()
-                .map(|p| if mode == UpdateMode::Event { vec![0; b * plan.lifs[p.post_lif].n] } else { Vec::new() })
-                .collect(),
-            matrices,
-            e: plan.lifs.iter().map(|l| l.inputs.iter().map(|&p| plan.projections[p].e).collect()).collect(),
-            spike_counts: vec![0; net.populations.len()],
+            outputs: plan.neurons.iter().map(|l| l.inputs.iter().map(|s| s.output).collect()).collect(),
+            spike_counts: vec![0; plan.populations.len()],
             step: 0,
-            net,
             plan,
         })
     }
 
-    /// Runs one step in the schedule's order (see [`crate::model::plan`]).
+    /// Runs one step: every phase of the schedule in order.
     pub fn step(&mut self) {
-        let i = self.step;
-        let (step, t) = (i as u32, self.plan.time(i));
-        let plan = &self.plan;
-        for (s, src) in plan.sources.iter().enumerate() {
-            spike_input::spike_input(step, &src.step_offsets, &src.event_neurons, &mut self.stamps[s]);
-            self.spike_counts[src.pop] += (src.step_offsets[i + 1] - src.step_offsets[i]) as u64;
-        }
-        let event = plan.mode == UpdateMode::Event;
-        for g in 0..self.plan.groups.len() {
-            let (plan, group) = (&self.plan, &self.plan.groups[g]);
-            if !group.pre_is_source {
-                continue;
-            }
-            let n = group.n;
-            if event {
-                let src = &plan.sources[group.pre_slot];
-                let events = &src.event_neurons[src.step_offsets[i] as usize..src.step_offsets[i + 1] as usize];
-                self.spikes.clear();
-                self.spikes.extend_from_slice(events);
-                self.gating_sparse(g, i, t);
-            } else {
-                let stamp = &self.stamps[group.pre_slot];
-                gating::gating_dense(&group.params, step, t, plan.batch * n, group.history as u32, Spikes::Stamps(stamp, step), &mut self.sat[g], &mut self.hist[g]);
-            }
-        }
-        let plan = &self.plan;
-        for (k, proj) in plan.projections.iter().enumerate() {
-            let group = &plan.groups[proj.group];
-            let width = plan.batch * group.n;
-            let hist = &self.hist[proj.group];
-            let r = plan.read_step(proj, i);
-            let values = |s: i64| plan.history_slot(proj.group, s).map(|slot| &hist[slot * width..(slot + 1) * width]);
-            let x = values(r);
-            let lif = &mut self.lifs[proj.post_lif];
-            let pw = plan.batch * plan.lifs[proj.post_lif].n;
-            let y = &mut lif.gsyn[proj.input_slot * pw..(proj.input_slot + 1) * pw];
-            if event {
-                let x_prev = values(r - 1);
-                let acc = &mut self.acc[k];
-                if let (Some(x), Some(slot)) = (x, plan.history_slot(proj.group, r)) {
-                    let active = &self.active[proj.group][slot];
-                    let c = &proj.pre_major;
-                    let n_post = plan.lifs[proj.post_lif].n;
-                    let decay = group.params.decay;
-                    let scale = proj.event_scale;
-                    match &self.matrices[k] {
-                        Matrix::Csr(Indices::Narrow(cols)) => event_update::event_scatter(&c.indptr, cols, &proj.weights, decay, scale, x, x_prev, active, group.n, n_post, acc),
-                        Matrix::Csr(Indices::Wide(cols)) => event_update::event_scatter(&c.indptr, cols, &proj.weights, decay, scale, x, x_prev, active, group.n, n_post, acc),
-                        Matrix::Sliced(_) => unreachable!("event mode keeps CSR"),
-                    }
-                }
-                event_update::event_finalize(group.params.decay, 1.0 / proj.event_scale, acc, y);
-            } else {
-                let Matrix::Sliced(m) = &self.matrices[k] else { unreachable!("dense mode keeps the sliced layout") };
-                match x {
-                    Some(x) => m.gather(x, group.n, y),
-                    // before the delay has filled, the state read is the initial one, 0
-                    None => y.fill(0.0),
-                }
-            }
-        }
-        for (l, lp) in self.plan.lifs.iter().enumerate() {
-            self.spike_counts[lp.pop] += lif_update::lif_update(&lp.params, t, &self.e[l], &mut self.lifs[l]);
-        }
-        for g in 0..self.plan.groups.len() {
-            let (plan, group) = (&self.plan, &self.plan.groups[g]);
-            if group.pre_is_source {
-                continue;
-            }
-            let spike = &self.lifs[group.pre_slot].spike;
-            if event {
-                self.spikes.clear();
-                self.spikes.extend(spike.iter().enumerate().filter(|(_, &s)| s != 0).map(|(idx, _)| idx as u32));
-                self.gating_sparse(g, i, t);
-            } else {
-                gating::gating_dense(&group.params, step, t, plan.batch * group.n, group.history as u32, Spikes::Flags(spike), &mut self.sat[g], &mut self.hist[g]);
-            }
+        for k in 0..self.plan.schedule.len() {
+            let phase = self.plan.schedule[k];
+            self.run_phase(phase);
         }
         self.step += 1;
     }
 
-    /// Event mode: group `g`'s gating at step `i` from the spikes in `self.spikes`, keeping the
-    /// ring of active lists.
-    fn gating_sparse(&mut self, g: usize, i: usize, t: f32) {
-        let group = &self.plan.groups[g];
-        let h = group.history;
-        let ring = &mut self.active[g];
-        let prev = if i > 0 { std::mem::take(&mut ring[(i - 1) % h]) } else { Vec::new() };
-        let mut out = std::mem::take(&mut ring[i % h]);
-        let width = self.plan.batch * group.n;
-        gating::gating_sparse(&group.params, i as u32, t, width, h as u32, &self.spikes, &prev, &mut self.sat[g], &mut self.hist[g], &mut self.mark[g], &mut self.on_values, &mut out);
-        if i > 0 && (i - 1) % h != i % h {
-            ring[(i - 1) % h] = prev;
-        }
-        ring[i % h] = out;
-    }
-
-    /// Writes the monitored values of the step just run into row `row` of `chunk`.
-    fn record(&self, row: usize, chunk: &mut Chunk) {
-        let i = self.step - 1;
+    fn run_phase(&mut self, phase: Phase) {
+        let i = self.step;
+        let (step, t) = (i as u32, self.plan.time(i));
         let plan = &self.plan;
-        for (m, data) in self.net.monitors.iter().zip(chunk.data.iter_mut()) {
-            match (m.target, data) {
-                (Target::ProjG(p), MonitorData::F32(out)) => {
-                    let g = plan.projections[p].group;
-                    let w = plan.batch * plan.groups[g].n;
-                    let slot = i % plan.groups[g].history;
-                    record::record_f32(&self.hist[g][slot * w..(slot + 1) * w], row, out);
+        let b = plan.batch;
+        match phase {
+            Phase::SpikeInput { source } => {
+                let src = &plan.sources[source];
+                reference::spike_input::spike_input(step, &src.step_offsets, &src.event_neurons, src.ring as u32, b * src.n, &mut self.sources[source].stamps);
+                self.spike_counts[src.pop] += (src.step_offsets[i + 1] - src.step_offsets[i]) as u64;
+            }
+            Phase::PreSynapse { group } => self.pre_synapse(group, i, t),
+            Phase::CsrGather { proj } => {
+                let p = &plan.projections[proj];
+                let Product::Gather { group } = p.product else { unreachable!("the plan pairs phases and products") };
+                let w = b * p.n_pre;
+                let x = plan.history_slot(group, p.read_step(i)).map(|s| &self.groups[group].ring[s * w..(s + 1) * w]);
+                let pw = b * p.n_post;
+                let y = &mut self.neurons[p.neuron].lif.gsyn[p.slot * pw..(p.slot + 1) * pw];
+                let Matrix::Sliced(m) = &self.products[proj].matrix else { unreachable!("a gather keeps the sliced layout") };
+                match x {
+                    Some(x) => m.gather(x, p.n_pre, y),
+                    // before the delay has filled, the state read is the initial one, 0
+                    None => y.fill(0.0),
                 }
-                (Target::ProjCurrent(p), MonitorData::F32(out)) => {
-                    let pp = &plan.projections[p];
-                    let lif = &self.lifs[pp.post_lif];
-                    record::record_current(&lif.gsyn, &lif.v, &self.e[pp.post_lif], pp.input_slot..pp.input_slot + 1, row, out);
+            }
+            Phase::WindowScatter { proj } => {
+                let p = &plan.projections[proj];
+                let Product::Window { group, decay, scale } = p.product else { unreachable!("the plan pairs phases and products") };
+                let r = p.read_step(i);
+                let w = b * p.n_pre;
+                let g = &self.groups[group];
+                let values = |s: i64| plan.history_slot(group, s).map(|s| &g.ring[s * w..(s + 1) * w]);
+                if let (Some(x), Some(slot)) = (values(r), plan.history_slot(group, r)) {
+                    let pr = &mut self.products[proj];
+                    let Matrix::Csr(cols) = &pr.matrix else { unreachable!("a scatter keeps CSR") };
+                    let (indptr, weights, acc) = (&pr.indptr, &pr.weights, &mut pr.acc);
+                    let active = &g.active[slot];
+                    match cols {
+                        Indices::Narrow(c) => fast::event::window_scatter(indptr, c, weights, decay, scale, x, values(r - 1), active, p.n_pre, p.n_post, acc),
+                        Indices::Wide(c) => fast::event::window_scatter(indptr, c, weights, decay, scale, x, values(r - 1), active, p.n_pre, p.n_post, acc),
+                    }
                 }
-                (Target::PopV(pop), MonitorData::F32(out)) => record::record_f32(&self.lifs[self.lif_of(pop)].v, row, out),
-                (Target::PopInput(pop), MonitorData::F32(out)) => record::record_f32(&self.lifs[self.lif_of(pop)].input, row, out),
-                (Target::PopCurrent(pop), MonitorData::F32(out)) => {
-                    let l = self.lif_of(pop);
-                    let lif = &self.lifs[l];
-                    record::record_current(&lif.gsyn, &lif.v, &self.e[l], 0..self.e[l].len(), row, out);
+            }
+            Phase::WindowFinalize { proj } => {
+                let p = &plan.projections[proj];
+                let Product::Window { decay, scale, .. } = p.product else { unreachable!("the plan pairs phases and products") };
+                let pw = b * p.n_post;
+                let y = &mut self.neurons[p.neuron].lif.gsyn[p.slot * pw..(p.slot + 1) * pw];
+                reference::event_finalize::event_finalize(decay, 1.0 / scale, &mut self.products[proj].acc, y);
+            }
+            Phase::SpikeScatter { proj } => {
+                let p = &plan.projections[proj];
+                let Product::Scatter { acc, scale } = p.product else { unreachable!("the plan pairs phases and products") };
+                let r = p.read_step(i);
+                if r < 0 {
+                    return;
                 }
-                (Target::PopSpike(pop), MonitorData::Spike(out)) => match plan.pops[pop] {
-                    PopSlot::Lif(l) => record::record_spike(&self.lifs[l].spike, row, out),
-                    PopSlot::Source(s) => record::record_stamp(&self.stamps[s], i as u32, row, out),
-                },
-                _ => unreachable!("monitor buffers are made by MonitorData::for_target"),
+                let spiked: &[u32] = match p.pre {
+                    PopSlot::Source(s) => {
+                        let src = &plan.sources[s];
+                        &src.event_neurons[src.step_offsets[r as usize] as usize..src.step_offsets[r as usize + 1] as usize]
+                    }
+                    PopSlot::Neuron(l) => {
+                        let lists = &self.neurons[l].lists;
+                        &lists[r as usize % lists.len()]
+                    }
+                };
+                let pr = &self.products[proj];
+                let Matrix::Csr(cols) = &pr.matrix else { unreachable!("a scatter keeps CSR") };
+                let out = &mut self.accs[acc].acc;
+                match cols {
+                    Indices::Narrow(c) => fast::event::spike_scatter(&pr.indptr, c, &pr.weights, scale, spiked, p.n_pre, p.n_post, out),
+                    Indices::Wide(c) => fast::event::spike_scatter(&pr.indptr, c, &pr.weights, scale, spiked, p.n_pre, p.n_post, out),
+                }
+            }
+            Phase::PostSynapse { acc } => {
+                let a = &plan.accumulators[acc];
+                let w = b * a.n;
+                let st = &mut self.accs[acc];
+                let y = &mut self.neurons[a.neuron].lif.gsyn[a.slot * w..(a.slot + 1) * w];
+                reference::post_synapse::post_synapse(&a.params, a.kind, 1.0 / a.scale, w, &mut st.acc, &mut st.states, y);
+                debug_assert!(a.kind == AccKind::PostAligned || plan.is_aggregate(acc));
+            }
+            Phase::NeuronUpdate { neuron } => {
+                let l = &plan.neurons[neuron];
+                let st = &mut self.neurons[neuron];
+                self.spike_counts[l.pop] += fast::lif::lif_update(&l.params, t, &self.outputs[neuron], l.i_ext.as_deref(), &mut st.lif);
+                if !st.lists.is_empty() {
+                    let slots = st.lists.len();
+                    let list = &mut st.lists[i % slots];
+                    list.clear();
+                    list.extend(st.lif.spike.iter().enumerate().filter(|(_, &s)| s != 0).map(|(idx, _)| idx as u32));
+                }
             }
         }
     }
 
-    fn lif_of(&self, pop: usize) -> usize {
-        match self.plan.pops[pop] {
-            PopSlot::Lif(l) => l,
-            PopSlot::Source(_) => unreachable!("validated: only LIF populations have V, current, input"),
+    /// Group `g`'s step: the vectorized or sparse AMPA/GABAa gating, or the reference twin of
+    /// the other models.
+    fn pre_synapse(&mut self, g: usize, i: usize, t: f32) {
+        let plan = &self.plan;
+        let group = &plan.groups[g];
+        let (step, h) = (i as u32, group.history);
+        let width = plan.batch * group.n;
+        // this step's spikes of the pre population, as its state holds them
+        let spikes = match group.pre {
+            PopSlot::Source(s) => {
+                let ring = plan.sources[s].ring;
+                Spikes::Stamps(&self.sources[s].stamps[(i % ring) * width..][..width], step)
+            }
+            PopSlot::Neuron(l) => Spikes::Flags(&self.neurons[l].lif.spike),
+        };
+        let st = &mut self.groups[g];
+        match (&group.params, group.window_flags) {
+            (SynParams::Kinetic(p), false) => fast::gating::gating_dense(p, step, t, width, h as u32, spikes, &mut st.states, &mut st.ring),
+            (SynParams::Kinetic(p), true) => {
+                self.spikes.clear();
+                match group.pre {
+                    PopSlot::Source(s) => {
+                        let src = &plan.sources[s];
+                        self.spikes.extend_from_slice(&src.event_neurons[src.step_offsets[i] as usize..src.step_offsets[i + 1] as usize]);
+                    }
+                    PopSlot::Neuron(l) => {
+                        let lists = &self.neurons[l].lists;
+                        self.spikes.extend_from_slice(&lists[i % lists.len()]);
+                    }
+                }
+                let ring = &mut st.active;
+                let prev = if i > 0 { std::mem::take(&mut ring[(i - 1) % h]) } else { Vec::new() };
+                let mut out = std::mem::take(&mut ring[i % h]);
+                fast::gating::gating_sparse(p, step, t, width, h as u32, &self.spikes, &prev, &mut st.states, &mut st.ring, &mut st.mark, &mut self.on_values, &mut out);
+                if i > 0 && (i - 1) % h != i % h {
+                    ring[(i - 1) % h] = prev;
+                }
+                ring[i % h] = out;
+            }
+            (p, _) => {
+                let spiked = |idx: usize| match spikes {
+                    Spikes::Stamps(s, step) => s[idx] == step,
+                    Spikes::Flags(f) => f[idx] != 0,
+                };
+                reference::pre_synapse::pre_synapse(p, plan.dt, step, t, width, h as u32, spiked, &mut st.ring, &mut st.states, None);
+            }
+        }
+    }
+
+    /// Writes the monitored values of the step just run into `chunk`.
+    fn record(&self, chunk: &mut Chunk) {
+        let i = self.step - 1;
+        let plan = &self.plan;
+        let b = plan.batch;
+        for (m, data) in plan.monitors.iter().zip(chunk.data.iter_mut()) {
+            if !m.records(i) {
+                continue;
+            }
+            let row = m.row_in_chunk(chunk.start, i);
+            let w = m.width();
+            match data {
+                MonitorData::F32(out) => {
+                    let out = &mut out[row * w..(row + 1) * w];
+                    self.record_f32(m, b, out);
+                }
+                MonitorData::Spike(out) => {
+                    let out = &mut out[row * w..(row + 1) * w];
+                    match m.source {
+                        RecordSource::Spike { neuron } => {
+                            let s = &self.neurons[neuron].lif.spike;
+                            reference::record::record(&m.pick, m.n, b, |k| s[k] as u8, out);
+                        }
+                        RecordSource::SourceSpike { source } => {
+                            let ring = plan.sources[source].ring;
+                            let width = b * m.n;
+                            let s = &self.sources[source].stamps[(i % ring) * width..][..width];
+                            reference::record::record(&m.pick, m.n, b, |k| (s[k] == i as u32) as u8, out);
+                        }
+                        _ => unreachable!("spike monitors read spikes"),
+                    }
+                }
+            }
+        }
+    }
+
+    fn record_f32(&self, m: &MonitorPlan, b: usize, out: &mut [f32]) {
+        let plan = &self.plan;
+        let i = self.step - 1;
+        let width = b * m.n;
+        let copy = |src: &[f32], out: &mut [f32]| reference::record::record(&m.pick, m.n, b, |k| src[k], out);
+        match m.source {
+            RecordSource::PreOutput { group } => {
+                let slot = i % plan.groups[group].history;
+                copy(&self.groups[group].ring[slot * width..(slot + 1) * width], out)
+            }
+            RecordSource::PreState { group, state } => copy(&self.groups[group].states[state * width..(state + 1) * width], out),
+            RecordSource::AccState { acc, state } => copy(&self.accs[acc].states[state * width..(state + 1) * width], out),
+            RecordSource::Slot { neuron, slot } => copy(&self.neurons[neuron].lif.gsyn[slot * width..(slot + 1) * width], out),
+            RecordSource::Current { neuron, first, end } => {
+                let lif = &self.neurons[neuron].lif;
+                let outputs = &self.outputs[neuron];
+                reference::record::record(&m.pick, m.n, b, |k| reference::record::current(outputs, &lif.gsyn, &lif.v, first, end, k), out)
+            }
+            RecordSource::V { neuron } => copy(&self.neurons[neuron].lif.v, out),
+            RecordSource::Input { neuron } => copy(&self.neurons[neuron].lif.input, out),
+            RecordSource::Spike { .. } | RecordSource::SourceSpike { .. } => unreachable!("spikes are recorded as spikes"),
         }
     }
 }
 
-impl Backend for CpuEngine {
-    fn describe(&self) -> BackendInfo {
-        let mode = match self.plan.mode {
-            UpdateMode::Dense => "dense",
-            UpdateMode::Event => "event-driven",
-        };
-        BackendInfo {
+impl Engine for CpuEngine {
+    fn describe(&self) -> EngineInfo {
+        EngineInfo {
             backend: "cpu".into(),
-            device: format!("cpu ({} threads, {mode} update)", rayon::current_num_threads()),
+            device: format!("cpu ({} threads, {} update)", rayon::current_num_threads(), self.plan.mode),
             api: None,
+            driver: None,
         }
+    }
+
+    fn plan(&self) -> &Plan {
+        &self.plan
     }
 
     fn run(&mut self, chunk_steps: usize, sink: &mut dyn FnMut(&Chunk) -> Result<()>) -> Result<RunStats> {
         let chunk_steps = chunk_steps.max(1);
-        while self.step < self.net.steps {
+        while self.step < self.plan.steps {
             let start = self.step;
-            let n = chunk_steps.min(self.net.steps - start);
-            let mut chunk = Chunk::new(&self.net, start, n);
-            for row in 0..n {
+            let n = chunk_steps.min(self.plan.steps - start);
+            let mut chunk = Chunk::new(&self.plan.monitors, start, n);
+            for _ in 0..n {
                 self.step();
-                self.record(row, &mut chunk);
+                self.record(&mut chunk);
             }
             sink(&chunk)?;
         }

@@ -21,19 +21,6 @@ const DEFAULT_BACKENDS: wgpu::Backends = wgpu::Backends::VULKAN
 const NO_ADAPTER_HINT: &str = "install a GPU driver, or Mesa's software Vulkan driver: \
      apt-get install mesa-vulkan-drivers libvulkan1";
 
-/// Whether a missing GPU must be treated as a failure rather than a reason to skip.
-///
-/// CI machines are expected to have (at least a software) GPU; silently skipping GPU tests
-/// there would hide a broken setup. Locally, developers without a GPU can still run the CPU
-/// tests. True when `CI` is set to a non-empty value or `SPIKEGPU_REQUIRE_GPU=1`.
-pub fn gpu_required() -> bool {
-    let ci = std::env::var("CI").map(|v| !v.is_empty()).unwrap_or(false);
-    let forced = std::env::var("SPIKEGPU_REQUIRE_GPU")
-        .map(|v| v.trim() == "1")
-        .unwrap_or(false);
-    ci || forced
-}
-
 /// The wgpu instance for the backends `WGPU_BACKEND` names (or the native ones).
 fn instance() -> (wgpu::Instance, wgpu::Backends) {
     let backends = wgpu::Backends::from_env().unwrap_or(DEFAULT_BACKENDS);
@@ -213,6 +200,17 @@ impl GpuContext {
             wgpu::Backend::BrowserWebGpu => "WebGPU".into(),
             wgpu::Backend::Noop => "Noop".into(),
         }
+    }
+
+    /// Whether the adapter is a software renderer on the CPU (Mesa's lavapipe, WARP, ...):
+    /// correct, but slower than the CPU engine.
+    pub fn is_software(&self) -> bool {
+        self.adapter_info.device_type == wgpu::DeviceType::Cpu
+    }
+
+    /// The driver and its version, for reports (`"llvmpipe: Mesa 22.3.6"`).
+    pub fn driver(&self) -> String {
+        format!("{} {}", self.adapter_info.driver, self.adapter_info.driver_info).trim().to_string()
     }
 
     /// The adapter's name (e.g. "llvmpipe (LLVM 15.0.7, 256 bits)"), for reports.

@@ -1,6 +1,8 @@
-//! The compute pipelines, one per WGSL file in `shaders/`, and the `#[repr(C)]` structs that
-//! mirror each shader's uniform struct (a test parses the WGSL with naga and checks that sizes
-//! and field offsets agree).
+//! The compute pipelines, one per WGSL file in `shaders/`, and one typed binding struct per
+//! kernel: its fields name the kernel's group-1 bindings in binding order, and the same struct
+//! makes the bind-group layout and every bind group, by field name. A test parses each shader
+//! with naga and checks that binding `k` of group 1 is the struct's `k`-th field, with the same
+//! name and access, so two buffers cannot be swapped by position.
 
 use super::GpuContext;
 use crate::error::Result;
@@ -16,214 +18,251 @@ pub const GATHER_TILE: usize = 8;
 /// every adapter accepts.
 pub const STEP_STRIDE: u64 = 256;
 
-/// Source of the shared prelude and of each kernel.
-pub const COMMON_WGSL: &str = include_str!("../../shaders/shared/common.wgsl");
-/// Source of the `spike_input` kernel.
-pub const SPIKE_INPUT_WGSL: &str = include_str!("../../shaders/spike_input.wgsl");
-/// Source of the `gating` kernel.
-pub const GATING_WGSL: &str = include_str!("../../shaders/gating.wgsl");
-/// Source of the `csr_gather` kernel.
-pub const CSR_GATHER_WGSL: &str = include_str!("../../shaders/csr_gather.wgsl");
-/// Source of the `lif_update` kernel.
-pub const LIF_UPDATE_WGSL: &str = include_str!("../../shaders/lif_update.wgsl");
-/// Source of the `record` kernel.
-pub const RECORD_WGSL: &str = include_str!("../../shaders/record.wgsl");
-/// Source of `shaders/event_scatter.wgsl`.
-pub const EVENT_SCATTER_WGSL: &str = include_str!("../../shaders/event_scatter.wgsl");
-/// Source of `shaders/event_finalize.wgsl`.
-pub const EVENT_FINALIZE_WGSL: &str = include_str!("../../shaders/event_finalize.wgsl");
+/// The files prepended to every kernel, in order.
+pub const SHARED_WGSL: [(&str, &str); 4] = [
+    ("shared/common.wgsl", include_str!("../../shaders/shared/common.wgsl")),
+    ("shared/math.wgsl", include_str!("../../shaders/shared/math.wgsl")),
+    ("shared/synapse.wgsl", include_str!("../../shaders/shared/synapse.wgsl")),
+    ("shared/output.wgsl", include_str!("../../shaders/shared/output.wgsl")),
+];
 
-/// The full source of a kernel: the shared prelude, then the kernel.
+/// Every kernel: its stem (`shaders/<stem>.wgsl`) and source.
+pub const KERNEL_WGSL: [(&str, &str); 9] = [
+    ("spike_input", include_str!("../../shaders/spike_input.wgsl")),
+    ("pre_synapse", include_str!("../../shaders/pre_synapse.wgsl")),
+    ("csr_gather", include_str!("../../shaders/csr_gather.wgsl")),
+    ("event_scatter", include_str!("../../shaders/event_scatter.wgsl")),
+    ("event_finalize", include_str!("../../shaders/event_finalize.wgsl")),
+    ("spike_scatter", include_str!("../../shaders/spike_scatter.wgsl")),
+    ("post_synapse", include_str!("../../shaders/post_synapse.wgsl")),
+    ("lif_update", include_str!("../../shaders/lif_update.wgsl")),
+    ("record", include_str!("../../shaders/record.wgsl")),
+];
+
+/// The full source of a kernel: the shared files, then the kernel.
 pub fn full_source(kernel: &str) -> String {
-    format!("{COMMON_WGSL}\n{kernel}")
+    let mut s = String::new();
+    for (_, src) in SHARED_WGSL {
+        s.push_str(src);
+        s.push('\n');
+    }
+    s.push_str(kernel);
+    s
 }
 
-/// `StepInfo` in `common.wgsl`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct StepInfo {
-    /// Index of this step in the run.
-    pub step: u32,
-    /// Time of this step, ms (`step * dt` rounded as the CPU engine does).
-    pub t: f32,
-    /// Row of this step in the chunk's monitor buffers.
-    pub row: u32,
-    /// First of this step's source events in the event buffer.
-    pub ev_start: u32,
-    /// End (exclusive) of this step's source events in the event buffer.
-    pub ev_end: u32,
-    /// Padding to the WGSL layout.
-    pub _pad: [u32; 3],
+/// How a kernel uses one of its group-1 bindings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// `var<uniform>`.
+    Uniform,
+    /// `var<storage, read>`.
+    Read,
+    /// `var<storage, read_write>`.
+    ReadWrite,
 }
 
-/// `GatingParams` in `gating.wgsl`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct GatingParams {
-    /// `alpha * T`, the gating rate while transmitter is present.
-    pub alpha_t: f32,
-    /// Gating closing rate, 1/ms.
-    pub beta: f32,
-    /// Transmitter pulse duration, ms.
-    pub t_dur: f32,
-    /// `dt_phi` while transmitter is present.
-    pub dt_phi_on: f32,
-    /// `dt_phi` outside the transmitter window.
-    pub dt_phi_off: f32,
-    /// Values over all batch copies: `batch * n`.
-    pub width: u32,
-    /// Padding (the kernels index the flat `batch * n` values and need no `n`).
-    pub _pad0: u32,
-    /// Number of slots in the group's history ring.
-    pub history: u32,
-    /// Offset of the pre population in the spike stamp buffer.
-    pub spike_base: u32,
-    /// 1 when the pre population is a spike source (stamps), 0 when it is LIF (flags).
-    pub from_stamp: u32,
-    /// 1 in event mode: the kernel also records which variables were inside their window.
-    pub record_on: u32,
-    /// Padding to the WGSL layout.
-    pub _pad: u32,
+/// One kernel's bindings: the layout, and the buffers of one bind group by name.
+pub trait KernelBindings<'a> {
+    /// The kernel's stem.
+    const KERNEL: &'static str;
+    /// `(name, access)` of each group-1 binding, in binding order.
+    const SLOTS: &'static [(&'static str, Access)];
+    /// The bind group's entries, binding `k` being field `k`.
+    fn entries(&self) -> Vec<wgpu::BindGroupEntry<'a>>;
 }
 
-/// `ScatterParams` in `event_scatter.wgsl`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct ScatterParams {
-    /// Pre rows in this slice.
-    pub rows: u32,
-    /// First pre row of this slice.
-    pub row_start: u32,
-    /// Pre neurons.
-    pub n_pre: u32,
-    /// Post neurons.
-    pub n_post: u32,
-    /// Batch rows.
-    pub batch: u32,
-    /// Steps between the newest gating value and the one read.
-    pub lag: u32,
-    /// Ring slots of the pre group.
-    pub history: u32,
-    /// 0: the newest value is this step's (source pre), 1: last step's (LIF pre).
-    pub newest_back: u32,
-    /// 1: per-synapse weights, 0: `shared_w`.
-    pub per_synapse: u32,
-    /// The shared weight.
-    pub shared_w: f32,
-    /// `exp(-beta dt)` of the pre group.
-    pub decay: f32,
-    /// Fixed-point scale of the increments ([`crate::model::plan::event_scale`]).
-    pub scale: f32,
+macro_rules! bindings {
+    ($(#[$m:meta])* $name:ident for $stem:literal { $($(#[$fm:meta])* $field:ident : $access:ident),* $(,)? }) => {
+        $(#[$m])*
+        pub(crate) struct $name<'a> {
+            $($(#[$fm])* pub $field: &'a wgpu::Buffer,)*
+        }
+        impl<'a> KernelBindings<'a> for $name<'a> {
+            const KERNEL: &'static str = $stem;
+            const SLOTS: &'static [(&'static str, Access)] = &[$((stringify!($field), Access::$access)),*];
+            fn entries(&self) -> Vec<wgpu::BindGroupEntry<'a>> {
+                let buffers: Vec<&'a wgpu::Buffer> = vec![$(self.$field),*];
+                buffers
+                    .into_iter()
+                    .enumerate()
+                    .map(|(k, b)| wgpu::BindGroupEntry { binding: k as u32, resource: b.as_entire_binding() })
+                    .collect()
+            }
+        }
+    };
 }
 
-/// `FinalizeParams` in `event_finalize.wgsl`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct FinalizeParams {
-    /// `batch * n_post`.
-    pub width: u32,
-    /// This projection's slot in the post conductance buffer.
-    pub out_base: u32,
-    /// `exp(-beta dt)` of the pre group.
-    pub decay: f32,
-    /// `1 / scale`.
-    pub inv_scale: f32,
+bindings! {
+    /// `spike_input.wgsl`.
+    SpikeInputBindings for "spike_input" {
+        /// `SpikeInputParams`.
+        p: Uniform,
+        /// `steps + 1` offsets into `events`.
+        offsets: Read,
+        /// The source's events, sorted by step.
+        events: Read,
+        /// The source's stamp ring.
+        stamps: ReadWrite,
+    }
 }
 
-/// `GatherParams` in `csr_gather.wgsl`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct GatherParams {
-    /// Post rows in this dispatch's slice.
-    pub rows: u32,
-    /// First post row of this slice.
-    pub row_start: u32,
-    /// Number of pre neurons.
-    pub n_pre: u32,
-    /// Number of post neurons.
-    pub n_post: u32,
-    /// Number of batch copies.
-    pub batch: u32,
-    /// Steps between the newest gating value and the one read.
-    pub lag: u32,
-    /// Number of slots in the pre group's history ring.
-    pub history: u32,
-    /// 0 when the newest gating value is this step's (source pre), 1 when last step's (LIF pre).
-    pub newest_back: u32,
-    /// This projection's slot offset in the post conductance buffer.
-    pub out_base: u32,
-    /// 1 to read per-synapse weights, 0 to use `shared_w`.
-    pub per_synapse: u32,
-    /// The weight of every synapse when `per_synapse` is 0.
-    pub shared_w: f32,
-    /// Padding to the WGSL layout.
-    pub _pad: u32,
+bindings! {
+    /// `pre_synapse.wgsl`.
+    PreSynapseBindings for "pre_synapse" {
+        /// `PreSynapseParams`.
+        p: Uniform,
+        /// The pre population's spikes: a source's stamp ring or a LIF population's flags.
+        pre_spike: Read,
+        /// The group's states besides its output.
+        states: ReadWrite,
+        /// The output history ring.
+        ring: ReadWrite,
+        /// Window flags per ring slot (event mode).
+        window: ReadWrite,
+    }
 }
 
-/// `LifParams` in `lif_update.wgsl`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct LifParams {
-    /// Values over all batch copies: `batch * n`.
-    pub width: u32,
-    /// Number of projections onto this population.
-    pub n_inputs: u32,
-    /// Index of this population's spike counter.
-    pub count_slot: u32,
-    /// Padding to the WGSL layout.
-    pub _pad0: u32,
-    /// Resting potential, mV.
-    pub v_rest: f32,
-    /// Spike threshold, mV.
-    pub v_th: f32,
-    /// Reset potential after a spike, mV.
-    pub v_reset: f32,
-    /// Membrane resistance.
-    pub r: f32,
-    /// `1/tau`, 1/ms.
-    pub inv_tau: f32,
-    /// `dt_phi` of the membrane equation.
-    pub dt_phi: f32,
-    /// Refractory period, ms.
-    pub tau_ref: f32,
-    /// Padding to the WGSL layout.
-    pub _pad1: f32,
+bindings! {
+    /// `csr_gather.wgsl`.
+    GatherBindings for "csr_gather" {
+        /// `GatherParams`.
+        p: Uniform,
+        /// Row offsets of this slice.
+        indptr: Read,
+        /// Pre neuron per synapse.
+        indices: Read,
+        /// Per-synapse weights (or a placeholder).
+        weights: Read,
+        /// The pre group's output ring.
+        hist: Read,
+        /// The post population's conductance slots.
+        gsyn: ReadWrite,
+    }
 }
 
-/// `RecordParams` in `record.wgsl`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct RecordParams {
-    /// What to record: one of [`record_mode`].
-    pub mode: u32,
-    /// Values per step: `batch * n`.
-    pub width: u32,
-    /// Padding (the kernel indexes the flat `batch * n` values and needs no `n`).
-    pub _pad0: u32,
-    /// Offset of the recorded values in the float source buffer.
-    pub src_base: u32,
-    /// Slots of the source history ring (ring mode).
-    pub history: u32,
-    /// First conductance input slot summed (current mode).
-    pub slot_start: u32,
-    /// End (exclusive) of the conductance input slots summed (current mode).
-    pub slot_end: u32,
-    /// Offset of the population in the spike stamp buffer (stamp mode).
-    pub stamp_base: u32,
+bindings! {
+    /// `event_scatter.wgsl`.
+    WindowScatterBindings for "event_scatter" {
+        /// `ScatterParams`.
+        p: Uniform,
+        /// Row offsets of this slice.
+        indptr: Read,
+        /// Post neuron per synapse.
+        indices: Read,
+        /// Per-synapse weights (or a placeholder).
+        weights: Read,
+        /// The pre group's output ring.
+        hist: Read,
+        /// The pre group's window flags.
+        on_hist: Read,
+        /// The projection's fixed-point increments.
+        acc: ReadWrite,
+    }
 }
 
-/// `MODE_*` constants of `record.wgsl`.
-pub mod record_mode {
-    /// Copy floats from `src_base`.
-    pub const COPY: u32 = 0;
-    /// Read a gating group's history ring at this step's slot.
-    pub const RING: u32 = 1;
-    /// LIF spike flags.
-    pub const SPIKE: u32 = 2;
-    /// Spike-source stamps equal to this step.
-    pub const STAMP: u32 = 3;
-    /// Synaptic current summed over input slots: `g * (E - V)`.
-    pub const CURRENT: u32 = 4;
+bindings! {
+    /// `event_finalize.wgsl`.
+    WindowFinalizeBindings for "event_finalize" {
+        /// `FinalizeParams`.
+        p: Uniform,
+        /// The projection's fixed-point increments.
+        acc: ReadWrite,
+        /// The post population's conductance slots.
+        gsyn: ReadWrite,
+    }
+}
+
+bindings! {
+    /// `spike_scatter.wgsl`.
+    SpikeScatterBindings for "spike_scatter" {
+        /// `SpikeScatterParams`.
+        p: Uniform,
+        /// Row offsets of this slice.
+        indptr: Read,
+        /// Post neuron per synapse.
+        indices: Read,
+        /// Per-synapse weights (or a placeholder).
+        weights: Read,
+        /// The pre population's stamp ring.
+        stamps: Read,
+        /// The accumulator.
+        acc: ReadWrite,
+    }
+}
+
+bindings! {
+    /// `post_synapse.wgsl`.
+    PostSynapseBindings for "post_synapse" {
+        /// `PostSynapseParams`.
+        p: Uniform,
+        /// The accumulator.
+        acc: ReadWrite,
+        /// The states.
+        states: ReadWrite,
+        /// The post population's conductance slots.
+        gsyn: ReadWrite,
+    }
+}
+
+bindings! {
+    /// `lif_update.wgsl`.
+    LifBindings for "lif_update" {
+        /// `LifParams`.
+        p: Uniform,
+        /// One `SlotOutput` per input slot.
+        outputs: Read,
+        /// The conductance slots.
+        gsyn: Read,
+        /// The input current per neuron (or a placeholder).
+        i_ext: Read,
+        /// Membrane potential.
+        v: ReadWrite,
+        /// Last spike time.
+        t_last: ReadWrite,
+        /// Spike flags of this step.
+        spike: ReadWrite,
+        /// The current that drove this step.
+        input: ReadWrite,
+        /// The stamp ring (or a placeholder).
+        stamps: ReadWrite,
+        /// Spike counters, one per LIF population.
+        counts: ReadWrite,
+    }
+}
+
+bindings! {
+    /// `record.wgsl`.
+    RecordBindings for "record" {
+        /// `RecordParams`.
+        p: Uniform,
+        /// Float source.
+        fsrc: Read,
+        /// Word source (spikes).
+        usrc: Read,
+        /// The membrane potential (current mode).
+        vsrc: Read,
+        /// The slots' outputs (current mode).
+        outputs: Read,
+        /// The recorded neurons (list pick).
+        pick: Read,
+        /// The monitor's chunk buffer.
+        out: ReadWrite,
+    }
+}
+
+/// The `(name, access)` lists of every kernel, for the layout test.
+pub fn all_slots() -> Vec<(&'static str, &'static [(&'static str, Access)])> {
+    vec![
+        (SpikeInputBindings::KERNEL, SpikeInputBindings::SLOTS),
+        (PreSynapseBindings::KERNEL, PreSynapseBindings::SLOTS),
+        (GatherBindings::KERNEL, GatherBindings::SLOTS),
+        (WindowScatterBindings::KERNEL, WindowScatterBindings::SLOTS),
+        (WindowFinalizeBindings::KERNEL, WindowFinalizeBindings::SLOTS),
+        (SpikeScatterBindings::KERNEL, SpikeScatterBindings::SLOTS),
+        (PostSynapseBindings::KERNEL, PostSynapseBindings::SLOTS),
+        (LifBindings::KERNEL, LifBindings::SLOTS),
+        (RecordBindings::KERNEL, RecordBindings::SLOTS),
+    ]
 }
 
 /// One compiled kernel: its pipeline and the layout of its own bind group (group 1).
@@ -234,39 +273,18 @@ pub struct Kernel {
     pub layout: wgpu::BindGroupLayout,
 }
 
-/// All kernels plus the step-table layout (group 0) they share.
+/// Every kernel, by stem, plus the step-table layout (group 0) they share.
 pub struct Kernels {
     /// Layout of the step table bind group (group 0).
     pub step_layout: wgpu::BindGroupLayout,
-    /// Stamps spike-source neurons firing this step.
-    pub spike_input: Kernel,
-    /// Updates a group's gating state into its history ring.
-    pub gating: Kernel,
-    /// Post-major gather of delayed gating into post conductances.
-    pub csr_gather: Kernel,
-    /// COBA currents and one LifRef step.
-    pub lif_update: Kernel,
-    /// Copies one monitored variable into its chunk buffer.
-    pub record: Kernel,
-    /// Event mode: `event_scatter.wgsl`.
-    pub event_scatter: Kernel,
-    /// Event mode: `event_finalize.wgsl`.
-    pub event_finalize: Kernel,
+    kernels: Vec<(&'static str, Kernel)>,
 }
 
-/// What a binding of group 1 is.
-#[derive(Clone, Copy)]
-enum Slot {
-    Uniform,
-    Read,
-    ReadWrite,
-}
-
-fn entry(binding: u32, slot: Slot) -> wgpu::BindGroupLayoutEntry {
-    let ty = match slot {
-        Slot::Uniform => wgpu::BufferBindingType::Uniform,
-        Slot::Read => wgpu::BufferBindingType::Storage { read_only: true },
-        Slot::ReadWrite => wgpu::BufferBindingType::Storage { read_only: false },
+fn layout_entry(binding: u32, access: Access) -> wgpu::BindGroupLayoutEntry {
+    let ty = match access {
+        Access::Uniform => wgpu::BufferBindingType::Uniform,
+        Access::Read => wgpu::BufferBindingType::Storage { read_only: true },
+        Access::ReadWrite => wgpu::BufferBindingType::Storage { read_only: false },
     };
     wgpu::BindGroupLayoutEntry {
         binding,
@@ -288,45 +306,55 @@ impl Kernels {
                 ty: wgpu::BindingType::Buffer {
                     ty: wgpu::BufferBindingType::Uniform,
                     has_dynamic_offset: true,
-                    min_binding_size: wgpu::BufferSize::new(std::mem::size_of::<StepInfo>() as u64),
+                    min_binding_size: wgpu::BufferSize::new(std::mem::size_of::<super::uniforms::StepInfo>() as u64),
                 },
                 count: None,
             }],
         });
-        let make = |name: &str, src: &str, slots: &[Slot]| -> Result<Kernel> {
-            let module = ctx.shader(name, &full_source(src))?;
-            let entries: Vec<_> = slots.iter().enumerate().map(|(i, &s)| entry(i as u32, s)).collect();
-            let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor { label: Some(name), entries: &entries });
+        let slots = all_slots();
+        let mut kernels = Vec::with_capacity(KERNEL_WGSL.len());
+        for (stem, src) in KERNEL_WGSL {
+            let (_, slots) = slots.iter().find(|(k, _)| *k == stem).expect("every kernel has its binding struct");
+            let module = ctx.shader(stem, &full_source(src))?;
+            let entries: Vec<_> = slots.iter().enumerate().map(|(i, &(_, a))| layout_entry(i as u32, a)).collect();
+            let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor { label: Some(stem), entries: &entries });
             let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                label: Some(name),
+                label: Some(stem),
                 bind_group_layouts: &[Some(&step_layout), Some(&layout)],
                 immediate_size: 0,
             });
             let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(name),
+                label: Some(stem),
                 layout: Some(&pipeline_layout),
                 module: &module,
                 entry_point: Some("main"),
                 compilation_options: Default::default(),
                 cache: None,
             });
-            Ok(Kernel { pipeline, layout })
-        };
-        use Slot::*;
-        Ok(Kernels {
-            spike_input: make("spike_input", SPIKE_INPUT_WGSL, &[Read, ReadWrite])?,
-            gating: make("gating", GATING_WGSL, &[Uniform, Read, ReadWrite, ReadWrite, ReadWrite])?,
-            csr_gather: make("csr_gather", CSR_GATHER_WGSL, &[Uniform, Read, Read, Read, Read, ReadWrite])?,
-            lif_update: make(
-                "lif_update",
-                LIF_UPDATE_WGSL,
-                &[Uniform, Read, Read, ReadWrite, ReadWrite, ReadWrite, ReadWrite, ReadWrite],
-            )?,
-            record: make("record", RECORD_WGSL, &[Uniform, Read, Read, Read, Read, ReadWrite])?,
-            event_scatter: make("event_scatter", EVENT_SCATTER_WGSL, &[Uniform, Read, Read, Read, Read, Read, ReadWrite])?,
-            event_finalize: make("event_finalize", EVENT_FINALIZE_WGSL, &[Uniform, ReadWrite, ReadWrite])?,
-            step_layout,
-        })
+            kernels.push((stem, Kernel { pipeline, layout }));
+        }
+        Ok(Kernels { step_layout, kernels })
+    }
+
+    /// The kernel of stem `stem`.
+    pub fn get(&self, stem: &str) -> &Kernel {
+        &self.kernels.iter().find(|(k, _)| *k == stem).unwrap_or_else(|| panic!("no kernel {stem}")).1
+    }
+
+    /// The index of kernel `stem` (for dispatch lists).
+    pub fn index(&self, stem: &str) -> usize {
+        self.kernels.iter().position(|(k, _)| *k == stem).unwrap_or_else(|| panic!("no kernel {stem}"))
+    }
+
+    /// The kernel at `index`.
+    pub fn at(&self, index: usize) -> &Kernel {
+        &self.kernels[index].1
+    }
+
+    /// A bind group of the kernel `B` binds, from its buffers by name.
+    pub fn bind<'a, B: KernelBindings<'a>>(&self, ctx: &GpuContext, b: &B) -> wgpu::BindGroup {
+        let entries = b.entries();
+        ctx.device.create_bind_group(&wgpu::BindGroupDescriptor { label: Some(B::KERNEL), layout: &self.get(B::KERNEL).layout, entries: &entries })
     }
 }
 

@@ -1,8 +1,12 @@
-//! The GPU engine: device context, WGSL kernels, and the chunked step orchestrator.
+//! The GPU engine: device context, WGSL kernels with typed bindings, the step program built
+//! from the plan's schedule, and the chunked orchestrator.
 
-pub mod context;
-pub mod engine;
-pub mod kernels;
+pub(crate) mod buffers;
+pub(crate) mod context;
+pub(crate) mod engine;
+pub(crate) mod kernels;
+pub(crate) mod program;
+pub(crate) mod uniforms;
 
-pub use context::GpuContext;
+pub use context::{adapters, GpuContext};
 pub use engine::{GpuEngine, GpuOptions};

@@ -1,13 +1,14 @@
-//! The JSON network file (format: `docs/FORMAT.md`), read into a [`Network`].
+//! The JSON network file (format: `docs/FORMAT.md`), read into a [`Network`] through the
+//! [`NetworkBuilder`]: this file only turns JSON into the builder's values (and resolves names),
+//! so BrainPy's defaults, the generators and every range and consistency check exist once.
 //!
 //! The file is walked as a JSON tree rather than derived with serde, because every error must
 //! name its place (`projections[0].connectivity.indices[5]`) and serde's derive errors give only
-//! a line and column. Names are resolved here; range and consistency checks live in
-//! [`Network::validate`], shared with the builder.
+//! a line and column.
 
 use super::{
-    generate, Coba, Csr, LifRef, Monitor, MonitorFormat, Network, NeuronModel, Population, Projection, SpikeTimes, Synapse,
-    SynapseKind, Target, VInit, Weights,
+    Align, Coba, Conn, IExt, Kinetic, Lif, LifRef, MgBlock, Network, NetworkBuilder, Output, PopRef, Selection, SpikeTimes,
+    Synapse, SynapseKind, VInit, Weights,
 };
 use crate::error::{Error, Result};
 use serde_json::{Map, Value};
@@ -21,108 +22,146 @@ pub fn load(path: &Path) -> Result<Network> {
 
 /// Parses and validates a network from JSON text.
 pub fn parse(text: &str) -> Result<Network> {
-    let root: Value = serde_json::from_str(text).map_err(|e| {
-        let what = if e.is_eof() { "the file is truncated" } else { "invalid JSON" };
-        Error::invalid(format!("line {} column {}", e.line(), e.column()), format!("{what}: {e}"))
-    })?;
-    // A golden case wraps the network with its expected traces; take the network part.
-    let (net, base) = match root.get("network") {
-        Some(n) if root.get("expected").is_some() => (n, "network"),
-        _ => (&root, ""),
-    };
-    let net = from_value(net, base)?;
-    net.validate()?;
-    Ok(net)
+    let root = parse_json(text)?;
+    let (net, base) = network_part(&root);
+    builder_from_value(net, base)?.into_network()
 }
 
-/// Builds a network from an already parsed JSON value; `base` prefixes every error path.
-pub fn from_value(v: &Value, base: &str) -> Result<Network> {
+/// The JSON tree of a file, or an error with its line and column.
+pub(crate) fn parse_json(text: &str) -> Result<Value> {
+    serde_json::from_str(text).map_err(|e| {
+        let what = if e.is_eof() { "the file is truncated" } else { "invalid JSON" };
+        Error::invalid(format!("line {} column {}", e.line(), e.column()), format!("{what}: {e}"))
+    })
+}
+
+/// A golden case wraps the network with its expected traces; this is the network part and the
+/// path prefix of its errors.
+pub(crate) fn network_part(root: &Value) -> (&Value, &'static str) {
+    match root.get("network") {
+        Some(n) if root.get("expected").is_some() => (n, "network"),
+        _ => (root, ""),
+    }
+}
+
+/// The builder a parsed network file describes; `base` prefixes every error path.
+pub fn builder_from_value(v: &Value, base: &str) -> Result<NetworkBuilder> {
     let root = Obj::new(v, base)?;
     root.allow(&["dt", "steps", "batch", "populations", "projections", "monitors"])?;
-    let dt = root.f64("dt")?;
-    let steps = root.count("steps")?;
-    let batch = match root.opt("batch") {
-        Some(_) => root.count("batch")?,
-        None => 1,
-    };
-
-    let mut populations = Vec::new();
-    for (i, p) in root.array("populations")?.iter().enumerate() {
-        populations.push(population(&Obj::new(p, &root.sub(&format!("populations[{i}]")))?, dt, steps, batch)?);
+    let mut b = NetworkBuilder::new(root.f64("dt")?, root.count("steps")?);
+    if root.opt("batch").is_some() {
+        b.set_batch(root.count("batch")?);
     }
-    let find_pop = |o: &Obj, key: &str| -> Result<usize> {
+
+    let mut pops: Vec<(String, PopRef)> = Vec::new();
+    for (i, p) in root.array("populations")?.iter().enumerate() {
+        let o = Obj::new(p, &root.sub(&format!("populations[{i}]")))?;
+        let name = o.str("name")?.to_string();
+        let r = population(&mut b, &o, name.clone())?;
+        pops.push((name, r));
+    }
+    let find_pop = |o: &Obj, key: &str| -> Result<PopRef> {
         let name = o.str(key)?;
-        populations
-            .iter()
-            .position(|p| p.name == name)
+        pops.iter()
+            .find(|(n, _)| n == name)
+            .map(|&(_, r)| r)
             .ok_or_else(|| Error::invalid(o.sub(key), format!("unknown population \"{name}\"")))
     };
 
-    let mut projections = Vec::new();
     let proj_values = match root.opt("projections") {
         Some(_) => root.array("projections")?.as_slice(),
         None => &[],
     };
     for (i, p) in proj_values.iter().enumerate() {
         let o = Obj::new(p, &root.sub(&format!("projections[{i}]")))?;
-        o.allow(&["name", "pre", "post", "synapse", "delay", "connectivity", "weight", "output"])?;
+        o.allow(&["name", "pre", "post", "synapse", "align", "delay", "connectivity", "weight", "output"])?;
         let pre = find_pop(&o, "pre")?;
         let post = find_pop(&o, "post")?;
-        let conn = connectivity(&o.obj("connectivity")?, &populations[pre], &populations[post])?;
+        let conn = connectivity(&o.obj("connectivity")?)?;
         let weights = match o.get("weight")? {
             Value::Array(a) => Weights::PerSynapse(numbers(a, &o.sub("weight"))?),
             Value::Number(_) => Weights::Shared(o.f32("weight")?),
             _ => return Err(Error::invalid(o.sub("weight"), "must be a number or a list of numbers (one per synapse)")),
         };
-        let delay_ms = match o.opt("delay") {
-            None | Some(Value::Null) => None,
-            Some(_) => Some(o.f64("delay")?),
-        };
-        let out = o.obj("output")?;
-        out.allow(&["model", "E"])?;
-        let output = match out.str("model")? {
-            "coba" => Coba { e: out.f32("E")? },
-            other => return Err(Error::invalid(out.sub("model"), format!("unknown output model \"{other}\" (known: coba)"))),
-        };
-        projections.push(Projection {
-            name: o.str("name")?.to_string(),
-            pre,
-            post,
-            synapse: synapse(&o.obj("synapse")?)?,
-            delay_ms,
-            conn,
-            weights,
-            output,
-        });
-    }
-
-    // before monitor targets are looked up by name
-    super::validate::check_names(&populations, &projections)?;
-    let mut monitors = Vec::new();
-    if let Some(m) = root.opt("monitors") {
-        let m = m
-            .as_object()
-            .ok_or_else(|| Error::invalid(root.sub("monitors"), "must be an object {name: \"target\"}"))?;
-        for (name, t) in m {
-            let path = root.sub(&format!("monitors.{name}"));
-            let t = t.as_str().ok_or_else(|| Error::invalid(&path, "must be a string like \"post.V\""))?;
-            // `<population>.spike_events`: the spikes, stored as a list of events
-            let (t, format) = match t.strip_suffix("_events") {
-                Some(base) if base.ends_with(".spike") => (base, MonitorFormat::Events),
-                _ => (t, MonitorFormat::Dense),
-            };
-            monitors.push(Monitor { name: name.clone(), target: target(t, &path, &populations, &projections)?, format });
+        let synapse = synapse(&o.obj("synapse")?)?;
+        let output = output(&o.obj("output")?)?;
+        let r = b.projection(o.str("name")?, pre, post, synapse, conn, weights, output);
+        match o.opt("delay") {
+            None | Some(Value::Null) => {}
+            Some(_) => {
+                b.delay_ms(r, o.f64("delay")?);
+            }
+        }
+        match o.opt("align") {
+            None => {}
+            Some(_) => {
+                let align = match o.str("align")? {
+                    "pre" => Align::Pre,
+                    "post" => Align::Post,
+                    other => return Err(Error::invalid(o.sub("align"), format!("must be \"pre\" or \"post\", got \"{other}\""))),
+                };
+                b.align(r, align);
+            }
         }
     }
-    Ok(Network { dt, steps, batch, populations, projections, monitors })
+
+    if let Some(m) = root.opt("monitors") {
+        let m = m.as_object().ok_or_else(|| Error::invalid(root.sub("monitors"), "must be an object {name: \"target\"}"))?;
+        for (name, t) in m {
+            monitor(&mut b, &root.sub(&format!("monitors.{name}")), name, t)?;
+        }
+    }
+    Ok(b)
 }
 
-/// One population. `dt` and `steps` are the file's: the generated sources (`regular`, `poisson`)
-/// expand here into spike-time events (`docs/FORMAT-generators.md`).
-fn population(o: &Obj, dt: f64, steps: usize, batch: usize) -> Result<Population> {
-    let name = o.str("name")?.to_string();
+/// One monitor: `"post.V"`, or `{"target": "post.V", "neurons": "0:100", "every": 10}`.
+fn monitor(b: &mut NetworkBuilder, path: &str, name: &str, v: &Value) -> Result<()> {
+    let (target, neurons, every) = match v {
+        Value::String(s) => (s.as_str(), Selection::All, 1),
+        Value::Object(_) => {
+            let o = Obj::new(v, path)?;
+            o.allow(&["target", "neurons", "every"])?;
+            let neurons = match o.opt("neurons") {
+                None => Selection::All,
+                Some(Value::String(s)) => range(s, &o.sub("neurons"))?,
+                Some(Value::Array(a)) => Selection::List(indices_of(a, &o.sub("neurons"))?),
+                Some(_) => return Err(Error::invalid(o.sub("neurons"), "must be a range \"start:end\" or a list of neuron indices")),
+            };
+            let every = match o.opt("every") {
+                None => 1,
+                Some(_) => o.count("every")?,
+            };
+            (o.str("target")?, neurons, every)
+        }
+        _ => return Err(Error::invalid(path, "must be a string like \"post.V\" or an object {\"target\": ..., \"neurons\": ..., \"every\": ...}")),
+    };
+    // `<population>.spike_events`: the spikes, stored as a list of events
+    let (target, events) = match target.strip_suffix("_events") {
+        Some(base) if base.ends_with(".spike") => (base, true),
+        _ => (target, false),
+    };
+    let spec = b.monitor_named(name, target);
+    spec.neurons(neurons).every(every);
+    if events {
+        spec.events();
+    }
+    Ok(())
+}
+
+/// `"start:end"` (end exclusive, as Python slices).
+fn range(s: &str, path: &str) -> Result<Selection> {
+    let bad = || Error::invalid(path, format!("\"{s}\" is not a range \"start:end\" of neuron indices (end exclusive)"));
+    let (a, z) = s.split_once(':').ok_or_else(bad)?;
+    let start: u32 = a.trim().parse().map_err(|_| bad())?;
+    let end: u32 = z.trim().parse().map_err(|_| bad())?;
+    Ok(Selection::Range { start, end })
+}
+
+/// One population, added to the builder.
+fn population(b: &mut NetworkBuilder, o: &Obj, name: String) -> Result<PopRef> {
     let size = o.count("size")?;
-    let model = match o.str("model")? {
+    let model = o.str("model")?;
+    let r = match model {
         "regular" => {
             o.allow(&["name", "model", "size", "period_steps", "phase_offset"])?;
             let period = o.count("period_steps")?;
@@ -130,38 +169,15 @@ fn population(o: &Obj, dt: f64, steps: usize, batch: usize) -> Result<Population
                 None => 0,
                 Some(_) => usize::try_from(whole(o, "phase_offset")?).unwrap_or(usize::MAX),
             };
-            let (dt32, steps) = generator_clock(o, dt, steps)?;
-            check_event_count(o, generate::regular_count(size, period, offset, steps))?;
-            NeuronModel::SpikeTimes(generate::regular(size, period, offset, steps, dt32).map_err(|s| inexact(o, s, dt32))?)
+            b.regular(name, size, period, offset)
         }
         "poisson" => {
             o.allow(&["name", "model", "size", "rate_hz", "seed", "per_row"])?;
-            let rate = o.f64("rate_hz")?;
-            if !(rate.is_finite() && rate >= 0.0) {
-                return Err(Error::invalid(o.sub("rate_hz"), format!("must be a finite number >= 0 (Hz), got {rate}")));
-            }
-            let seed = whole(o, "seed")?;
-            let (dt32, steps) = generator_clock(o, dt, steps)?;
-            // the expected count, with room for fluctuations
-            let p = (rate * dt / 1000.0).min(1.0);
-            check_event_count(o, (1.01 * size as f64 * steps as f64 * p).ceil() as u64)?;
             let per_row = match o.opt("per_row") {
                 None => false,
                 Some(v) => v.as_bool().ok_or_else(|| Error::invalid(o.sub("per_row"), "must be true or false"))?,
             };
-            if per_row {
-                // batch row b draws its own spikes, from seed + b
-                let mut all = SpikeTimes::default();
-                for b in 0..batch {
-                    let rows = generate::poisson(size, rate, dt, steps, seed.wrapping_add(b as u64)).map_err(|s| inexact(o, s, dt32))?;
-                    all.rows.extend(std::iter::repeat_n(b as u32, rows.indices.len()));
-                    all.indices.extend(rows.indices);
-                    all.times.extend(rows.times);
-                }
-                NeuronModel::SpikeTimes(all)
-            } else {
-                NeuronModel::SpikeTimes(generate::poisson(size, rate, dt, steps, seed).map_err(|s| inexact(o, s, dt32))?)
-            }
+            b.poisson(name, size, o.f64("rate_hz")?, whole(o, "seed")?, per_row)
         }
         "spike_times" => {
             o.allow(&["name", "model", "size", "indices", "times", "rows"])?;
@@ -173,103 +189,165 @@ fn population(o: &Obj, dt: f64, steps: usize, batch: usize) -> Result<Population
                     format!("has {} entries but indices has {}: they must have the same length", times.len(), indices.len()),
                 ));
             }
-            NeuronModel::SpikeTimes(SpikeTimes {
+            let events = SpikeTimes {
                 indices: indices_of(indices, &o.sub("indices"))?,
                 times: numbers(times, &o.sub("times"))?,
                 rows: match o.opt("rows") {
                     None => Vec::new(),
                     Some(_) => indices_of(o.array("rows")?, &o.sub("rows"))?,
                 },
-            })
-        }
-        "lif_ref" => {
-            o.allow(&["name", "model", "size", "V_rest", "V_th", "V_reset", "tau", "tau_ref", "R", "V_init"])?;
-            // BrainPy's LifRef defaults for omitted parameters.
-            let v_init = match o.opt("V_init") {
-                None => VInit::Scalar(0.0),
-                Some(Value::Number(_)) => VInit::Scalar(o.f32("V_init")?),
-                Some(Value::Array(rows)) if rows.first().is_some_and(|r| r.is_array()) => VInit::PerBatch(
-                    rows.iter()
-                        .enumerate()
-                        .map(|(b, r)| {
-                            let p = o.sub(&format!("V_init[{b}]"));
-                            numbers(r.as_array().ok_or_else(|| Error::invalid(&p, "must be a list of numbers"))?, &p)
-                        })
-                        .collect::<Result<_>>()?,
-                ),
-                Some(Value::Array(a)) => VInit::PerNeuron(numbers(a, &o.sub("V_init"))?),
-                Some(_) => return Err(Error::invalid(o.sub("V_init"), "must be a number, [n] or [batch][n]")),
             };
-            NeuronModel::LifRef(LifRef {
-                v_rest: o.f32_or("V_rest", 0.0)?,
-                v_th: o.f32_or("V_th", 20.0)?,
-                v_reset: o.f32_or("V_reset", -5.0)?,
-                tau: o.f32_or("tau", 10.0)?,
-                tau_ref: o.f32_or("tau_ref", 0.0)?,
-                r: o.f32_or("R", 1.0)?,
-                v_init,
-            })
+            b.spike_times(name, size, events)
+        }
+        "lif_ref" | "lif" => {
+            // BrainPy's defaults for omitted parameters
+            let d = Lif::brainpy_defaults();
+            let lif = Lif {
+                v_rest: o.f32_or("V_rest", d.v_rest)?,
+                v_th: o.f32_or("V_th", d.v_th)?,
+                v_reset: o.f32_or("V_reset", d.v_reset)?,
+                tau: o.f32_or("tau", d.tau)?,
+                r: o.f32_or("R", d.r)?,
+                v_init: match o.opt("V_init") {
+                    None => d.v_init,
+                    Some(_) => v_init(o)?,
+                },
+            };
+            let r = if model == "lif_ref" {
+                o.allow(&["name", "model", "size", "V_rest", "V_th", "V_reset", "tau", "tau_ref", "R", "V_init", "I_ext"])?;
+                let tau_ref = o.f32_or("tau_ref", LifRef::brainpy_defaults().tau_ref)?;
+                let Lif { v_rest, v_th, v_reset, tau, r, v_init } = lif;
+                b.lif_ref(name, size, LifRef { v_rest, v_th, v_reset, tau, tau_ref, r, v_init })
+            } else {
+                o.allow(&["name", "model", "size", "V_rest", "V_th", "V_reset", "tau", "R", "V_init", "I_ext"])?;
+                b.lif(name, size, lif)
+            };
+            match o.opt("I_ext") {
+                None => {}
+                Some(Value::Number(_)) => b.i_ext(r, IExt::Scalar(o.f32("I_ext")?)),
+                Some(Value::Array(a)) => b.i_ext(r, IExt::PerNeuron(numbers(a, &o.sub("I_ext"))?)),
+                Some(_) => return Err(Error::invalid(o.sub("I_ext"), "must be a number or a list of numbers (one per neuron)")),
+            }
+            r
         }
         other => {
-            return Err(Error::invalid(o.sub("model"), format!("unknown neuron model \"{other}\" (known: spike_times, lif_ref, regular, poisson)")))
+            return Err(Error::invalid(
+                o.sub("model"),
+                format!("unknown neuron model \"{other}\" (known: spike_times, lif_ref, lif, regular, poisson)"),
+            ))
         }
     };
-    Ok(Population { name, size, model })
+    Ok(r)
 }
 
-fn synapse(o: &Obj) -> Result<Synapse> {
-    o.allow(&["model", "alpha", "beta", "T", "T_dur"])?;
-    let kind = match o.str("model")? {
-        "ampa" => SynapseKind::Ampa,
-        "gabaa" => SynapseKind::Gabaa,
-        other => return Err(Error::invalid(o.sub("model"), format!("unknown synapse model \"{other}\" (known: ampa, gabaa)"))),
-    };
-    let d = Synapse::default_for(kind);
-    Ok(Synapse {
-        kind,
-        alpha: o.f32_or("alpha", d.alpha)?,
-        beta: o.f32_or("beta", d.beta)?,
-        t_conc: o.f32_or("T", d.t_conc)?,
-        t_dur: o.f32_or("T_dur", d.t_dur)?,
+fn v_init(o: &Obj) -> Result<VInit> {
+    Ok(match o.get("V_init")? {
+        Value::Number(_) => VInit::Scalar(o.f32("V_init")?),
+        Value::Array(rows) if rows.first().is_some_and(|r| r.is_array()) => VInit::PerBatch(
+            rows.iter()
+                .enumerate()
+                .map(|(b, r)| {
+                    let p = o.sub(&format!("V_init[{b}]"));
+                    numbers(r.as_array().ok_or_else(|| Error::invalid(&p, "must be a list of numbers"))?, &p)
+                })
+                .collect::<Result<_>>()?,
+        ),
+        Value::Array(a) => VInit::PerNeuron(numbers(a, &o.sub("V_init"))?),
+        _ => return Err(Error::invalid(o.sub("V_init"), "must be a number, [n] or [batch][n]")),
     })
 }
 
-fn connectivity(o: &Obj, pre: &Population, post: &Population) -> Result<Csr> {
+const SYNAPSE_MODELS: &str = "ampa, gabaa, expon, dual_expon, dual_expon_v2, alpha, nmda";
+
+fn synapse(o: &Obj) -> Result<Synapse> {
+    let model = o.str("model")?;
+    let kinetic = |kind: SynapseKind| -> Result<Kinetic> {
+        o.allow(&["model", "alpha", "beta", "T", "T_dur"])?;
+        let Some(d) = Synapse::default_for(kind).kinetic().copied() else { unreachable!("kinetic kinds have kinetic defaults") };
+        Ok(Kinetic {
+            alpha: o.f32_or("alpha", d.alpha)?,
+            beta: o.f32_or("beta", d.beta)?,
+            t_conc: o.f32_or("T", d.t_conc)?,
+            t_dur: o.f32_or("T_dur", d.t_dur)?,
+        })
+    };
+    // `A`: a number, or null (or absent) for BrainPy's peak normaliser
+    let a_of = || -> Result<Option<f32>> {
+        match o.opt("A") {
+            None | Some(Value::Null) => Ok(None),
+            Some(_) => o.f32("A").map(Some),
+        }
+    };
+    Ok(match model {
+        "ampa" => Synapse::Ampa(kinetic(SynapseKind::Ampa)?),
+        "gabaa" => Synapse::Gabaa(kinetic(SynapseKind::Gabaa)?),
+        "expon" => {
+            o.allow(&["model", "tau"])?;
+            let Synapse::Expon { tau } = Synapse::expon() else { unreachable!() };
+            Synapse::Expon { tau: o.f32_or("tau", tau)? }
+        }
+        "dual_expon" | "dual_expon_v2" => {
+            o.allow(&["model", "tau_decay", "tau_rise", "A"])?;
+            let Synapse::DualExpon { tau_decay, tau_rise, .. } = Synapse::dual_expon() else { unreachable!() };
+            let (tau_decay, tau_rise, a) = (o.f32_or("tau_decay", tau_decay)?, o.f32_or("tau_rise", tau_rise)?, a_of()?);
+            if model == "dual_expon" {
+                Synapse::DualExpon { tau_decay, tau_rise, a }
+            } else {
+                Synapse::DualExponV2 { tau_decay, tau_rise, a }
+            }
+        }
+        "alpha" => {
+            o.allow(&["model", "tau_decay"])?;
+            let Synapse::Alpha { tau_decay } = Synapse::alpha() else { unreachable!() };
+            Synapse::Alpha { tau_decay: o.f32_or("tau_decay", tau_decay)? }
+        }
+        "nmda" => {
+            o.allow(&["model", "a", "tau_decay", "tau_rise"])?;
+            let Synapse::Nmda { a, tau_decay, tau_rise } = Synapse::nmda() else { unreachable!() };
+            Synapse::Nmda { a: o.f32_or("a", a)?, tau_decay: o.f32_or("tau_decay", tau_decay)?, tau_rise: o.f32_or("tau_rise", tau_rise)? }
+        }
+        other => return Err(Error::invalid(o.sub("model"), format!("unknown synapse model \"{other}\" (known: {SYNAPSE_MODELS})"))),
+    })
+}
+
+fn output(o: &Obj) -> Result<Output> {
+    Ok(match o.str("model")? {
+        "coba" => {
+            o.allow(&["model", "E"])?;
+            Output::Coba(Coba { e: o.f32("E")? })
+        }
+        "cuba" => {
+            o.allow(&["model"])?;
+            Output::Cuba
+        }
+        "mg_block" => {
+            o.allow(&["model", "E", "cc_Mg", "alpha", "beta", "V_offset"])?;
+            let d = MgBlock::default();
+            Output::MgBlock(MgBlock {
+                e: o.f32_or("E", d.e)?,
+                cc_mg: o.f32_or("cc_Mg", d.cc_mg)?,
+                alpha: o.f32_or("alpha", d.alpha)?,
+                beta: o.f32_or("beta", d.beta)?,
+                v_offset: o.f32_or("V_offset", d.v_offset)?,
+            })
+        }
+        other => return Err(Error::invalid(o.sub("model"), format!("unknown output model \"{other}\" (known: coba, cuba, mg_block)"))),
+    })
+}
+
+fn connectivity(o: &Obj) -> Result<Conn> {
     match o.str("kind")? {
         "csr" => {
             o.allow(&["kind", "indptr", "indices"])?;
-            let csr = Csr {
-                n_rows: pre.size,
-                n_cols: post.size,
-                indptr: indices_of(o.array("indptr")?, &o.sub("indptr"))?,
-                indices: indices_of(o.array("indices")?, &o.sub("indices"))?,
-            };
-            csr.check(&o.path, &pre.name, &post.name)?;
-            Ok(csr)
+            Ok(Conn::Csr { indptr: indices_of(o.array("indptr")?, &o.sub("indptr"))?, indices: indices_of(o.array("indices")?, &o.sub("indices"))? })
         }
         "fixed_prob" => {
             o.allow(&["kind", "prob", "seed", "include_self"])?;
-            let prob = o.f64("prob")?;
-            if !(prob.is_finite() && (0.0..=1.0).contains(&prob)) {
-                return Err(Error::invalid(o.sub("prob"), format!("must be a number in [0, 1], got {prob}")));
-            }
-            let seed = whole(o, "seed")?;
             let include_self = match o.opt("include_self") {
                 None => true,
                 Some(v) => v.as_bool().ok_or_else(|| Error::invalid(o.sub("include_self"), "must be true or false"))?,
             };
-            let k = generate::fixed_prob_k(post.size, prob);
-            let nnz = pre.size as u64 * k as u64;
-            if nnz > u32::MAX as u64 {
-                return Err(Error::invalid(
-                    o.sub("prob"),
-                    format!(
-                        "{} pre neurons x {k} targets = {nnz} synapses: more than a projection can index with 32 bits",
-                        pre.size
-                    ),
-                ));
-            }
-            Ok(generate::fixed_prob(pre.size, post.size, k, seed, include_self))
+            Ok(Conn::FixedProb { prob: o.f64("prob")?, seed: whole(o, "seed")?, include_self })
         }
         other => Err(Error::invalid(o.sub("kind"), format!("unknown connectivity kind \"{other}\" (known: csr, fixed_prob)"))),
     }
@@ -281,66 +359,10 @@ fn whole(o: &Obj, key: &str) -> Result<u64> {
     v.as_u64().ok_or_else(|| Error::invalid(o.sub(key), format!("must be a whole number >= 0 (fitting in 64 bits), got {v}")))
 }
 
-/// The `dt` (as f32) and `steps` a generated source expands with; `dt` is checked here because
-/// the expansion runs before [`Network::validate`].
-fn generator_clock(o: &Obj, dt: f64, steps: usize) -> Result<(f32, usize)> {
-    if !(dt.is_finite() && dt > 0.0 && (dt as f32) > 0.0) {
-        return Err(Error::invalid(o.sub("model"), format!("needs a finite dt > 0 to expand its spikes, got dt = {dt}")));
-    }
-    if steps > super::validate::MAX_STEPS {
-        return Err(Error::invalid(o.sub("model"), format!("cannot expand over {steps} steps (steps is too large)")));
-    }
-    Ok((dt as f32, steps))
-}
-
-/// Generated sources become spike-time events, which the step tables index with 32 bits.
-fn check_event_count(o: &Obj, events: u64) -> Result<()> {
-    if events > u32::MAX as u64 {
-        return Err(Error::invalid(
-            o.sub("size"),
-            format!("this source would emit about {events} spikes over the run, more than 2^32 - 1 events"),
-        ));
-    }
-    Ok(())
-}
-
-fn inexact(o: &Obj, step: usize, dt: f32) -> Error {
-    Error::invalid(o.sub("model"), format!("step {step} has no f32 time of its own with dt = {dt} (too many steps for f32 times)"))
-}
-
-fn target(t: &str, path: &str, pops: &[Population], projs: &[Projection]) -> Result<Target> {
-    let (obj, var) = t
-        .rsplit_once('.')
-        .ok_or_else(|| Error::invalid(path, format!("\"{t}\" is not of the form <population>.<variable> or <projection>.<variable>")))?;
-    if let Some(p) = projs.iter().position(|p| p.name == obj) {
-        return match var {
-            "g" => Ok(Target::ProjG(p)),
-            "current" => Ok(Target::ProjCurrent(p)),
-            _ => Err(Error::invalid(path, format!("unknown variable \"{var}\" of projection \"{obj}\" (known: g, current)"))),
-        };
-    }
-    let Some(i) = pops.iter().position(|p| p.name == obj) else {
-        return Err(Error::invalid(path, format!("unknown population or projection \"{obj}\"")));
-    };
-    let lif = pops[i].lif().is_some();
-    match var {
-        "spike" => Ok(Target::PopSpike(i)),
-        "V" if lif => Ok(Target::PopV(i)),
-        "current" if lif => Ok(Target::PopCurrent(i)),
-        "input" if lif => Ok(Target::PopInput(i)),
-        _ if !lif => Err(Error::invalid(path, format!("unknown variable \"{var}\" of spike source \"{obj}\" (known: spike)"))),
-        _ => Err(Error::invalid(path, format!("unknown variable \"{var}\" of population \"{obj}\" (known: V, spike, current, input)"))),
-    }
-}
-
 fn numbers(a: &[Value], path: &str) -> Result<Vec<f32>> {
     a.iter()
         .enumerate()
-        .map(|(k, v)| {
-            v.as_f64()
-                .map(|x| x as f32)
-                .ok_or_else(|| Error::invalid(format!("{path}[{k}]"), format!("{v} is not a number")))
-        })
+        .map(|(k, v)| v.as_f64().map(|x| x as f32).ok_or_else(|| Error::invalid(format!("{path}[{k}]"), format!("{v} is not a number"))))
         .collect()
 }
 
@@ -362,9 +384,7 @@ struct Obj<'a> {
 
 impl<'a> Obj<'a> {
     fn new(v: &'a Value, path: &str) -> Result<Self> {
-        let map = v
-            .as_object()
-            .ok_or_else(|| Error::invalid(if path.is_empty() { "<top>" } else { path }, "must be a JSON object"))?;
+        let map = v.as_object().ok_or_else(|| Error::invalid(if path.is_empty() { "<top>" } else { path }, "must be a JSON object"))?;
         Ok(Obj { map, path: path.to_string() })
     }
     fn sub(&self, key: &str) -> String {

@@ -10,7 +10,7 @@
 //! BrainPy's numba RNG stream cannot be reproduced, so realisations differ from BrainPy's;
 //! only the distribution is the same.
 
-use super::{plan::firing_step, step_time, Csr, SpikeTimes};
+use super::{firing_step, step_time, Csr, SpikeTimes};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;

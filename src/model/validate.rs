@@ -1,6 +1,7 @@
-//! Range and consistency checks of a [`Network`], shared by the file reader and the builder.
+//! Range and consistency checks of a [`Network`]: the one place they live (the file reader and
+//! the builder both end here).
 
-use super::{Network, NeuronModel, Target, VInit, Weights};
+use super::{Align, IExt, MonitorFormat, Network, NeuronModel, Output, Selection, Synapse, Target, VInit, Weights};
 use crate::error::{Error, Result};
 use std::collections::HashSet;
 
@@ -49,10 +50,37 @@ fn non_negative(path: &str, x: f32) -> Result<()> {
     }
 }
 
-/// Projection names: present, unique, and not a population's name (a monitor target such as
-/// `x.current` would be ambiguous). Run by the file reader before it resolves monitor targets.
+/// `dt`, `steps` and `batch`: checked first, because generated sources expand over them.
+pub(crate) fn check_clock(dt: f64, steps: usize, batch: usize) -> Result<()> {
+    if !(dt.is_finite() && dt > 0.0 && (dt as f32) > 0.0) {
+        return Err(Error::invalid("dt", format!("must be a finite number > 0 (ms), got {dt}")));
+    }
+    if steps == 0 {
+        return Err(Error::invalid("steps", "must be at least 1, got 0"));
+    }
+    if steps > MAX_STEPS {
+        return Err(Error::invalid("steps", format!("{steps} is too large (at most {MAX_STEPS})")));
+    }
+    if batch == 0 {
+        return Err(Error::invalid("batch", "must be at least 1, got 0"));
+    }
+    Ok(())
+}
+
+/// Names: present and unique among populations, unique among projections, and no projection
+/// named like a population (a monitor target such as `x.current` would be ambiguous). Run
+/// before monitor targets are resolved by name.
 pub(crate) fn check_names(populations: &[super::Population], projections: &[super::Projection]) -> Result<()> {
-    let pop_names: HashSet<&str> = populations.iter().map(|p| p.name.as_str()).collect();
+    let mut pop_names = HashSet::new();
+    for (i, p) in populations.iter().enumerate() {
+        let path = format!("populations[{i}]");
+        if p.name.is_empty() {
+            return Err(Error::invalid(format!("{path}.name"), "must not be empty"));
+        }
+        if !pop_names.insert(p.name.as_str()) {
+            return Err(Error::invalid(format!("{path}.name"), format!("duplicate name \"{}\"", p.name)));
+        }
+    }
     let mut proj_names = HashSet::new();
     for (i, p) in projections.iter().enumerate() {
         let path = format!("projections[{i}]");
@@ -72,21 +100,86 @@ pub(crate) fn check_names(populations: &[super::Population], projections: &[supe
     Ok(())
 }
 
+fn check_v_init(path: &str, v_init: &VInit, size: usize, batch: usize) -> Result<()> {
+    match v_init {
+        VInit::Scalar(v) => finite(format!("{path}.V_init"), *v),
+        VInit::PerNeuron(v) => {
+            if v.len() != size {
+                return Err(Error::invalid(format!("{path}.V_init"), format!("has {} values, expected {size} (one per neuron)", v.len())));
+            }
+            all_finite(v, |k| format!("{path}.V_init[{k}]"))
+        }
+        VInit::PerBatch(rows) => {
+            if rows.len() != batch {
+                return Err(Error::invalid(format!("{path}.V_init"), format!("has {} rows, expected {batch} (one per batch copy)", rows.len())));
+            }
+            for (b, row) in rows.iter().enumerate() {
+                if row.len() != size {
+                    return Err(Error::invalid(
+                        format!("{path}.V_init[{b}]"),
+                        format!("has {} values, expected {size} (one per neuron)", row.len()),
+                    ));
+                }
+                all_finite(row, |k| format!("{path}.V_init[{b}][{k}]"))?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn check_synapse(sp: &str, s: &Synapse) -> Result<()> {
+    match *s {
+        Synapse::Ampa(k) | Synapse::Gabaa(k) => {
+            non_negative(&format!("{sp}.alpha"), k.alpha)?;
+            positive(&format!("{sp}.beta"), k.beta)?;
+            non_negative(&format!("{sp}.T"), k.t_conc)?;
+            non_negative(&format!("{sp}.T_dur"), k.t_dur)?;
+        }
+        Synapse::Expon { tau } => positive(&format!("{sp}.tau"), tau)?,
+        Synapse::DualExpon { tau_decay, tau_rise, a } | Synapse::DualExponV2 { tau_decay, tau_rise, a } => {
+            positive(&format!("{sp}.tau_decay"), tau_decay)?;
+            positive(&format!("{sp}.tau_rise"), tau_rise)?;
+            if let Some(a) = a {
+                finite(format!("{sp}.A"), a)?;
+            } else if matches!(s, Synapse::DualExponV2 { .. }) && tau_rise == tau_decay {
+                // BrainPy's normaliser divides by tau_decay - tau_rise and raises ValueError
+                return Err(Error::invalid(
+                    format!("{sp}.A"),
+                    "dual_expon_v2 cannot normalise its peak when tau_rise == tau_decay: give A explicitly",
+                ));
+            }
+        }
+        Synapse::Alpha { tau_decay } => positive(&format!("{sp}.tau_decay"), tau_decay)?,
+        Synapse::Nmda { a, tau_decay, tau_rise } => {
+            non_negative(&format!("{sp}.a"), a)?;
+            positive(&format!("{sp}.tau_decay"), tau_decay)?;
+            positive(&format!("{sp}.tau_rise"), tau_rise)?;
+        }
+    }
+    Ok(())
+}
+
+fn check_output(op: &str, o: &Output) -> Result<()> {
+    match *o {
+        Output::Coba(c) => finite(format!("{op}.E"), c.e),
+        Output::Cuba => Ok(()),
+        Output::MgBlock(m) => {
+            for (field, x) in [("E", m.e), ("cc_Mg", m.cc_mg), ("alpha", m.alpha), ("V_offset", m.v_offset)] {
+                finite(format!("{op}.{field}"), x)?;
+            }
+            non_negative(&format!("{op}.cc_Mg"), m.cc_mg)?;
+            positive(&format!("{op}.beta"), m.beta)
+        }
+    }
+}
+
 impl Network {
-    /// Checks everything a backend relies on. Errors name the field (`populations[1].tau`) and
+    /// Checks everything an engine relies on. Errors name the field (`populations[1].tau`) and
     /// the problem.
     pub fn validate(&self) -> Result<()> {
-        if !(self.dt.is_finite() && self.dt > 0.0 && (self.dt as f32) > 0.0) {
-            return Err(Error::invalid("dt", format!("must be a finite number > 0 (ms), got {}", self.dt)));
-        }
-        if self.steps == 0 {
-            return Err(Error::invalid("steps", "must be at least 1, got 0"));
-        }
-        if self.steps > MAX_STEPS {
-            return Err(Error::invalid("steps", format!("{} is too large (at most {MAX_STEPS})", self.steps)));
-        }
+        check_clock(self.dt, self.steps, self.batch)?;
         // the plan keeps a per-step offset table per spike source (and one merged for the GPU)
-        let sources = self.populations.iter().filter(|p| p.lif().is_none()).count() as u64;
+        let sources = self.populations.iter().filter(|p| !p.is_lif()).count() as u64;
         let table_bytes = (self.steps as u64 + 1) * 4 * (sources + 1);
         if sources > 0 && table_bytes > MAX_STEP_TABLE_BYTES {
             return Err(Error::invalid(
@@ -97,18 +190,9 @@ impl Network {
                 ),
             ));
         }
-        if self.batch == 0 {
-            return Err(Error::invalid("batch", "must be at least 1, got 0"));
-        }
-        let mut names = HashSet::new();
+        check_names(&self.populations, &self.projections)?;
         for (i, p) in self.populations.iter().enumerate() {
             let path = format!("populations[{i}]");
-            if p.name.is_empty() {
-                return Err(Error::invalid(format!("{path}.name"), "must not be empty"));
-            }
-            if !names.insert(p.name.as_str()) {
-                return Err(Error::invalid(format!("{path}.name"), format!("duplicate name \"{}\"", p.name)));
-            }
             if p.size == 0 {
                 return Err(Error::invalid(format!("{path}.size"), "must be at least 1, got 0"));
             }
@@ -118,6 +202,13 @@ impl Network {
                     format!("{} neurons x batch {} is too large (state is indexed with 32 bits)", p.size, self.batch),
                 ));
             }
+            let lif = |v_rest: f32, v_th: f32, v_reset: f32, r: f32, tau: f32, v_init: &VInit| -> Result<()> {
+                for (field, x) in [("V_rest", v_rest), ("V_th", v_th), ("V_reset", v_reset), ("R", r)] {
+                    finite(format!("{path}.{field}"), x)?;
+                }
+                positive(&format!("{path}.tau"), tau)?;
+                check_v_init(&path, v_init, p.size, self.batch)
+            };
             match &p.model {
                 NeuronModel::SpikeTimes(s) => {
                     if s.indices.len() != s.times.len() {
@@ -126,13 +217,11 @@ impl Network {
                             format!("has {} entries but indices has {}", s.times.len(), s.indices.len()),
                         ));
                     }
-                    for (k, &ix) in s.indices.iter().enumerate() {
-                        if ix as usize >= p.size {
-                            return Err(Error::invalid(
-                                format!("{path}.indices[{k}]"),
-                                format!("{ix} is out of range for population \"{}\" (size {})", p.name, p.size),
-                            ));
-                        }
+                    if let Some(k) = s.indices.iter().position(|&ix| ix as usize >= p.size) {
+                        return Err(Error::invalid(
+                            format!("{path}.indices[{k}]"),
+                            format!("{} is out of range for population \"{}\" (size {})", s.indices[k], p.name, p.size),
+                        ));
                     }
                     all_finite(&s.times, |k| format!("{path}.times[{k}]"))?;
                     if !s.rows.is_empty() && s.rows.len() != s.indices.len() {
@@ -141,51 +230,30 @@ impl Network {
                             format!("has {} entries but indices has {} (one batch row per event, or none)", s.rows.len(), s.indices.len()),
                         ));
                     }
-                    for (k, &b) in s.rows.iter().enumerate() {
-                        if b as usize >= self.batch {
-                            return Err(Error::invalid(format!("{path}.rows[{k}]"), format!("{b} is out of range for batch {}", self.batch)));
-                        }
+                    if let Some(k) = s.rows.iter().position(|&b| b as usize >= self.batch) {
+                        return Err(Error::invalid(format!("{path}.rows[{k}]"), format!("{} is out of range for batch {}", s.rows[k], self.batch)));
+                    }
+                    if p.i_ext.is_some() {
+                        return Err(Error::invalid(format!("{path}.I_ext"), "a spike source takes no input current"));
                     }
                 }
                 NeuronModel::LifRef(l) => {
-                    for (field, x) in [("V_rest", l.v_rest), ("V_th", l.v_th), ("V_reset", l.v_reset), ("R", l.r)] {
-                        finite(format!("{path}.{field}"), x)?;
-                    }
-                    positive(&format!("{path}.tau"), l.tau)?;
+                    lif(l.v_rest, l.v_th, l.v_reset, l.r, l.tau, &l.v_init)?;
                     non_negative(&format!("{path}.tau_ref"), l.tau_ref)?;
-                    match &l.v_init {
-                        VInit::Scalar(v) => finite(format!("{path}.V_init"), *v)?,
-                        VInit::PerNeuron(v) => {
-                            if v.len() != p.size {
-                                return Err(Error::invalid(
-                                    format!("{path}.V_init"),
-                                    format!("has {} values, expected {} (one per neuron)", v.len(), p.size),
-                                ));
-                            }
-                            all_finite(v, |k| format!("{path}.V_init[{k}]"))?;
-                        }
-                        VInit::PerBatch(rows) => {
-                            if rows.len() != self.batch {
-                                return Err(Error::invalid(
-                                    format!("{path}.V_init"),
-                                    format!("has {} rows, expected {} (one per batch copy)", rows.len(), self.batch),
-                                ));
-                            }
-                            for (b, row) in rows.iter().enumerate() {
-                                if row.len() != p.size {
-                                    return Err(Error::invalid(
-                                        format!("{path}.V_init[{b}]"),
-                                        format!("has {} values, expected {} (one per neuron)", row.len(), p.size),
-                                    ));
-                                }
-                                all_finite(row, |k| format!("{path}.V_init[{b}][{k}]"))?;
-                            }
-                        }
+                }
+                NeuronModel::Lif(l) => lif(l.v_rest, l.v_th, l.v_reset, l.r, l.tau, &l.v_init)?,
+            }
+            match &p.i_ext {
+                None => {}
+                Some(IExt::Scalar(x)) => finite(format!("{path}.I_ext"), *x)?,
+                Some(IExt::PerNeuron(v)) => {
+                    if v.len() != p.size {
+                        return Err(Error::invalid(format!("{path}.I_ext"), format!("has {} values, expected {} (one per neuron)", v.len(), p.size)));
                     }
+                    all_finite(v, |k| format!("{path}.I_ext[{k}]"))?;
                 }
             }
         }
-        check_names(&self.populations, &self.projections)?;
         for (i, p) in self.projections.iter().enumerate() {
             let path = format!("projections[{i}]");
             if p.pre >= self.populations.len() {
@@ -195,18 +263,22 @@ impl Network {
                 return Err(Error::invalid(format!("{path}.post"), format!("unknown population #{}", p.post)));
             }
             let (pre, post) = (&self.populations[p.pre], &self.populations[p.post]);
-            if post.lif().is_none() {
+            if !post.is_lif() {
                 return Err(Error::invalid(
                     format!("{path}.post"),
-                    format!("\"{}\" is a spike source; a projection must end on a lif_ref population", post.name),
+                    format!("\"{}\" is a spike source; a projection must end on a lif_ref or lif population", post.name),
                 ));
             }
-            let s = &p.synapse;
-            let sp = format!("{path}.synapse");
-            non_negative(&format!("{sp}.alpha"), s.alpha)?;
-            positive(&format!("{sp}.beta"), s.beta)?;
-            non_negative(&format!("{sp}.T"), s.t_conc)?;
-            non_negative(&format!("{sp}.T_dur"), s.t_dur)?;
+            check_synapse(&format!("{path}.synapse"), &p.synapse)?;
+            if p.align == Align::Post && !p.synapse.allows_post_alignment() {
+                return Err(Error::invalid(
+                    format!("{path}.align"),
+                    format!(
+                        "a {} synapse cannot be aligned post (BrainPy's ProjAlignPostMg2 needs add_current: expon and dual_expon_v2 have it)",
+                        p.synapse.model_name()
+                    ),
+                ));
+            }
             if let Some(d) = p.delay_ms {
                 if !d.is_finite() || d < 0.0 {
                     return Err(Error::invalid(format!("{path}.delay"), format!("must be a finite number >= 0 ms or null, got {d}")));
@@ -240,32 +312,76 @@ impl Network {
                     all_finite(w, |k| format!("{path}.weight[{k}]"))?;
                 }
             }
-            finite(format!("{path}.output.E"), p.output.e)?;
+            check_output(&format!("{path}.output"), &p.output)?;
         }
-        let mut mon_names = HashSet::new();
+        self.check_monitors()
+    }
+
+    fn check_monitors(&self) -> Result<()> {
+        let mut names = HashSet::new();
         let mut out_bytes: u64 = 0;
         for m in &self.monitors {
             let path = format!("monitors.{}", m.name);
-            if m.name.is_empty()
-                || m.name.starts_with('.')
-                || !m.name.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
-            {
+            if m.name.is_empty() || m.name.starts_with('.') || !m.name.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) {
                 return Err(Error::invalid(path, "a monitor name must be a file name of letters, digits, '_', '-' and '.'"));
             }
-            if !mon_names.insert(m.name.as_str()) {
+            if !names.insert(m.name.as_str()) {
                 return Err(Error::invalid(path, "duplicate monitor name"));
             }
-            let ok = match m.target {
-                Target::ProjG(p) | Target::ProjCurrent(p) => p < self.projections.len(),
-                Target::PopSpike(i) => i < self.populations.len(),
-                Target::PopV(i) | Target::PopCurrent(i) | Target::PopInput(i) => {
-                    i < self.populations.len() && self.populations[i].lif().is_some()
+            let size = match m.target {
+                Target::ProjG(p) | Target::ProjCurrent(p) | Target::ProjState(p, _) if p >= self.projections.len() => {
+                    return Err(Error::invalid(path, format!("unknown projection #{p}")));
+                }
+                Target::PopV(i) | Target::PopCurrent(i) | Target::PopInput(i) | Target::PopSpike(i) if i >= self.populations.len() => {
+                    return Err(Error::invalid(path, format!("unknown population #{i}")));
+                }
+                Target::PopV(i) | Target::PopCurrent(i) | Target::PopInput(i) if !self.populations[i].is_lif() => {
+                    return Err(Error::invalid(
+                        path,
+                        format!("\"{}\" is a spike source: only its spikes can be recorded (.spike())", self.populations[i].name),
+                    ));
+                }
+                Target::ProjState(p, s) if !self.projections[p].synapse.extra_states().contains(&s) => {
+                    let syn = &self.projections[p].synapse;
+                    return Err(Error::invalid(path, format!("a {} synapse has no state {}", syn.model_name(), s.name())));
+                }
+                Target::ProjG(p) | Target::ProjState(p, _) => {
+                    let proj = &self.projections[p];
+                    let side = if proj.align == Align::Post { proj.post } else { proj.pre };
+                    self.populations[side].size
+                }
+                Target::ProjCurrent(p) => self.populations[self.projections[p].post].size,
+                Target::PopV(i) | Target::PopCurrent(i) | Target::PopInput(i) | Target::PopSpike(i) => self.populations[i].size,
+            };
+            if m.format == MonitorFormat::Events && !matches!(m.target, Target::PopSpike(_)) {
+                return Err(Error::invalid(path, "only spikes (<population>.spike_events) can be stored as events"));
+            }
+            if m.every == 0 {
+                return Err(Error::invalid(format!("{path}.every"), "must be at least 1, got 0"));
+            }
+            let n = match &m.neurons {
+                Selection::All => size,
+                Selection::Range { start, end } => {
+                    if start >= end || *end as usize > size {
+                        return Err(Error::invalid(
+                            format!("{path}.neurons"),
+                            format!("{start}:{end} is not a non-empty range inside 0:{size} (end exclusive)"),
+                        ));
+                    }
+                    (end - start) as usize
+                }
+                Selection::List(list) => {
+                    if list.is_empty() {
+                        return Err(Error::invalid(format!("{path}.neurons"), "must name at least one neuron"));
+                    }
+                    if let Some(k) = list.iter().position(|&j| j as usize >= size) {
+                        return Err(Error::invalid(format!("{path}.neurons[{k}]"), format!("{} is out of range (size {size})", list[k])));
+                    }
+                    list.len()
                 }
             };
-            if !ok {
-                return Err(Error::invalid(path, "target is not a monitorable variable of this network"));
-            }
-            let bytes = (self.monitor_width(m.target) as u64).saturating_mul(self.steps as u64).saturating_mul(4);
+            let rows = self.steps.div_ceil(m.every) as u64;
+            let bytes = (n as u64).saturating_mul(self.batch as u64).saturating_mul(rows).saturating_mul(4);
             out_bytes = out_bytes.saturating_add(bytes);
         }
         if out_bytes > MAX_OUTPUT_BYTES {

@@ -2,9 +2,10 @@
 //! is written into a temporary folder beside the destination and renamed at the end, so a failed
 //! run leaves no partial output.
 
+use super::{Chunk, EngineInfo, MonitorData, RunStats};
 use crate::error::{Error, Result};
-use crate::model::{MonitorFormat, Network};
-use crate::sim::{BackendInfo, Chunk, MonitorData, RunStats};
+use crate::model::MonitorFormat;
+use crate::plan::{MonitorPlan, Plan};
 use std::fs::File;
 use std::io::{BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
@@ -18,9 +19,11 @@ compile_error!("the .npy writer stores native bytes and declares them little-end
 struct NpyFile {
     path: PathBuf,
     file: BufWriter<File>,
-    /// For a spike-event file: batch rows, neurons, and the events written so far (its shape is
-    /// known only at the end, when the header is rewritten in place).
-    events: Option<(usize, usize, u64)>,
+    /// The monitor it stores.
+    monitor: MonitorPlan,
+    /// For a spike-event file, the events written so far (its shape is known only at the end,
+    /// when the header is rewritten in place).
+    events: Option<u64>,
 }
 
 /// Header length of spike-event files: room for any `(k, 3)` shape, so the final header
@@ -57,8 +60,8 @@ fn out_err(path: &Path, e: impl std::fmt::Display) -> Error {
 }
 
 impl OutputDir {
-    /// Starts writing the outputs of `net` for `dir` (into a temporary folder beside it).
-    pub fn create(dir: &Path, net: &Network) -> Result<Self> {
+    /// Starts writing the outputs of `monitors` for `dir` (into a temporary folder beside it).
+    pub fn create(dir: &Path, monitors: &[MonitorPlan]) -> Result<Self> {
         let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
         let parent = match dir.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -69,19 +72,16 @@ impl OutputDir {
         let _ = std::fs::remove_dir_all(&tmp);
         std::fs::create_dir(&tmp).map_err(|e| Error::io(&tmp, e))?;
         let mut out = OutputDir { dir: dir.to_path_buf(), tmp, writers: Vec::new(), done: false };
-        for m in &net.monitors {
+        for m in monitors {
             let path = out.tmp.join(format!("{}.npy", m.name));
             let mut file = BufWriter::with_capacity(1 << 20, File::create(&path).map_err(|e| Error::io(&path, e))?);
-            let (header, events) = match (m.format, MonitorData::for_target(m.target, 0)) {
-                (MonitorFormat::Events, _) => {
-                    let cols = if net.batch > 1 { 3 } else { 2 };
-                    (npy_header("<i4", &[0, cols], EVENT_HEADER_LEN), Some((net.batch, net.target_size(m.target), 0)))
-                }
-                (MonitorFormat::Dense, MonitorData::F32(_)) => (npy_header("<f4", &net.monitor_shape(m.target), 0), None),
-                (MonitorFormat::Dense, MonitorData::Spike(_)) => (npy_header("|u1", &net.monitor_shape(m.target), 0), None),
+            let (header, events) = match (m.format, m.spikes) {
+                (MonitorFormat::Events, _) => (npy_header("<i4", &[0, event_columns(m)], EVENT_HEADER_LEN), Some(0)),
+                (MonitorFormat::Dense, false) => (npy_header("<f4", &m.shape(), 0), None),
+                (MonitorFormat::Dense, true) => (npy_header("|u1", &m.shape(), 0), None),
             };
             file.write_all(&header).map_err(|e| Error::io(&path, e))?;
-            out.writers.push(NpyFile { path, file, events });
+            out.writers.push(NpyFile { path, file, monitor: m.clone(), events });
         }
         Ok(out)
     }
@@ -89,15 +89,19 @@ impl OutputDir {
     /// Appends one chunk to every monitor file.
     pub fn write_chunk(&mut self, chunk: &Chunk) -> Result<()> {
         for (w, data) in self.writers.iter_mut().zip(&chunk.data) {
-            if let (Some((batch, n, count)), MonitorData::Spike(d)) = (&mut w.events, data) {
+            if let (Some(count), MonitorData::Spike(d)) = (&mut w.events, data) {
+                let m = &w.monitor;
+                let (batch, n) = (m.batch, m.pick.len());
+                // the first recorded step of this chunk
+                let first = chunk.start.div_ceil(m.every);
                 let mut rows: Vec<i32> = Vec::new();
                 for (k, _) in d.iter().enumerate().filter(|(_, &s)| s != 0) {
-                    let (step, b, j) = (chunk.start + k / (*batch * *n), (k / *n) % *batch, k % *n);
-                    rows.push(step as i32);
-                    if *batch > 1 {
+                    let (row, b, j) = (first + k / (batch * n), (k / n) % batch, k % n);
+                    rows.push(m.step_of_row(row) as i32);
+                    if batch > 1 {
                         rows.push(b as i32);
                     }
-                    rows.push(j as i32);
+                    rows.push(m.pick.neuron(j) as i32);
                     *count += 1;
                 }
                 w.file.write_all(bytemuck::cast_slice(&rows)).map_err(|e| Error::io(&w.path, e))?;
@@ -120,10 +124,9 @@ impl OutputDir {
     /// Closes the monitor files and writes `summary.json`; the folder is not yet in place.
     pub fn close_monitors(&mut self) -> Result<()> {
         for mut w in self.writers.drain(..) {
-            if let Some((batch, _, count)) = w.events {
+            if let Some(count) = w.events {
                 // the event count is known now: rewrite the placeholder header in place
-                let cols = if batch > 1 { 3 } else { 2 };
-                let header = npy_header("<i4", &[count as usize, cols], EVENT_HEADER_LEN);
+                let header = npy_header("<i4", &[count as usize, event_columns(&w.monitor)], EVENT_HEADER_LEN);
                 w.file.seek(std::io::SeekFrom::Start(0)).map_err(|e| Error::io(&w.path, e))?;
                 w.file.write_all(&header).map_err(|e| Error::io(&w.path, e))?;
             }
@@ -159,12 +162,21 @@ impl Drop for OutputDir {
     }
 }
 
+/// Columns of a spike-event file: (step, neuron), or (step, batch row, neuron) when batched.
+fn event_columns(m: &MonitorPlan) -> usize {
+    if m.batch > 1 {
+        3
+    } else {
+        2
+    }
+}
+
 /// `summary.json`.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Summary {
-    /// Which backend and device ran the simulation.
+    /// Which engine and device ran the simulation.
     #[serde(flatten)]
-    pub backend: BackendInfo,
+    pub backend: EngineInfo,
     /// Number of steps run.
     pub steps: usize,
     /// Time step, ms.
@@ -199,34 +211,28 @@ pub fn peak_memory_mib() -> Option<f64> {
 }
 
 impl Summary {
-    /// Builds the summary of a finished run of `net`.
-    pub fn new(net: &Network, synapses: u64, info: BackendInfo, stats: &RunStats, wall_seconds: f64) -> Self {
-        let duration_s = net.steps as f64 * net.dt / 1000.0;
+    /// Builds the summary of a finished run of `plan`.
+    pub fn new(plan: &Plan, info: EngineInfo, stats: &RunStats, wall_seconds: f64) -> Self {
+        let duration_s = plan.steps as f64 * plan.dt_ms / 1000.0;
         let mut spike_counts = serde_json::Map::new();
         let mut rates_hz = serde_json::Map::new();
-        for (p, &c) in net.populations.iter().zip(&stats.spike_counts) {
+        for (p, &c) in plan.populations.iter().zip(&stats.spike_counts) {
             spike_counts.insert(p.name.clone(), c.into());
-            let rate = c as f64 / (p.size * net.batch) as f64 / duration_s;
+            let rate = c as f64 / (p.size * plan.batch) as f64 / duration_s;
             rates_hz.insert(p.name.clone(), serde_json::Value::from(rate));
         }
-        let monitors = net
-            .monitors
-            .iter()
-            .map(|m| {
-                let suffix = if m.format == MonitorFormat::Events { "_events" } else { "" };
-                (m.name.clone(), format!("{}{suffix}", net.target_name(m.target)).into())
-            })
-            .collect();
+        let monitors = plan.monitors.iter().map(|m| (m.name.clone(), m.target.clone().into())).collect();
         let secs = wall_seconds.max(1e-12);
+        let synapses = plan.synapses;
         Summary {
             backend: info,
-            steps: net.steps,
-            dt_ms: net.dt,
-            batch: net.batch,
+            steps: plan.steps,
+            dt_ms: plan.dt_ms,
+            batch: plan.batch,
             synapses,
             wall_seconds,
-            steps_per_second: net.steps as f64 / secs,
-            synapse_updates_per_second: (synapses * net.steps as u64 * net.batch as u64) as f64 / secs,
+            steps_per_second: plan.steps as f64 / secs,
+            synapse_updates_per_second: (synapses * plan.steps as u64 * plan.batch as u64) as f64 / secs,
             spike_counts,
             rates_hz,
             monitors,

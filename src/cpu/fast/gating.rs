@@ -1,60 +1,11 @@
-//! CPU twin of `shaders/gating.wgsl`: the AMPA/GABAa gating state of one group, one step, in
-//! BrainPy's `exp_auto` form, written into the group's history ring (which is also the delay).
+//! The engine's AMPA/GABAa gating: the arithmetic of [`crate::cpu::reference::pre_synapse`]
+//! (one [`synapse::kinetic`] per variable), organised for speed: [`gating_dense`] with the spikes
+//! as data, so the loop vectorizes, and [`gating_sparse`] around the few variables inside their
+//! transmitter window (event mode). Both are tested bit-identical to the reference.
 
-use crate::model::plan::GatingParams;
-
-/// The ring slots a group reads and writes at `step`: the previous value (none at step 0, when
-/// the initial state 0 applies) and the new one.
-pub fn ring_slots(step: u32, history: u32) -> (Option<u32>, u32) {
-    let old = (step > 0).then(|| (step - 1) % history);
-    (old, step % history)
-}
-
-/// One variable's step in BrainPy's `exp_auto` form, `g + dt_phi (alpha_t (1 - g) - beta g)`,
-/// with `alpha_t = 0` outside the transmitter window: the one place every CPU gating path takes
-/// this arithmetic from, so they agree bit for bit. The operands are chosen before the
-/// arithmetic, which vectorizes as selects.
-#[inline(always)]
-fn advance(p: &GatingParams, on: bool, g: f32) -> f32 {
-    let alpha_t = if on { p.alpha_t } else { 0.0 };
-    let dt_phi = if on { p.dt_phi_on } else { p.dt_phi_off };
-    let f = alpha_t * (1.0 - g) - p.beta * g;
-    g + dt_phi * f
-}
-
-/// Updates `batch * n` gating variables. `spiked(idx)` says whether pre neuron `idx % n` of
-/// row `idx / n` spiked this step; `sat` is the last spike arrival time; `hist` the ring of
-/// `history` slots of `batch * n` values. When `active` is given (the event-driven update), the
-/// indices updated inside their transmitter window are appended to it: every other variable
-/// only decayed.
-#[allow(clippy::too_many_arguments)] // one argument per binding of the shader twin
-pub fn gating(
-    p: &GatingParams,
-    step: u32,
-    t: f32,
-    width: usize,
-    history: u32,
-    spiked: impl Fn(usize) -> bool,
-    sat: &mut [f32],
-    hist: &mut [f32],
-    mut active: Option<&mut Vec<u32>>,
-) {
-    let (old, new) = ring_slots(step, history);
-    for idx in 0..width {
-        if spiked(idx) {
-            sat[idx] = t;
-        }
-        // strict <, on the rounded f32 difference (SEMANTICS section 3)
-        let on = (t - sat[idx]) < p.t_dur;
-        if on {
-            if let Some(a) = active.as_deref_mut() {
-                a.push(idx as u32);
-            }
-        }
-        let g = old.map_or(0.0, |o| hist[o as usize * width + idx]);
-        hist[new as usize * width + idx] = advance(p, on, g);
-    }
-}
+use crate::cpu::reference::pre_synapse::ring_slots;
+use crate::cpu::reference::synapse::kinetic as advance;
+use crate::plan::GatingParams;
 
 /// Which variables spiked this step, as the engine holds it.
 #[derive(Clone, Copy, Debug)]
@@ -199,17 +150,27 @@ fn decay_in_place(p: &GatingParams, g: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cpu::reference::pre_synapse::pre_synapse;
+    use crate::model::{Synapse, SynapseKind};
+    use crate::plan::SynParams;
+    use rand::{Rng, SeedableRng};
+
+    fn params(kind: SynapseKind) -> (SynParams, GatingParams) {
+        let sp = SynParams::new(&Synapse::default_for(kind), 0.1);
+        let SynParams::Kinetic(g) = sp else { unreachable!() };
+        (sp, g)
+    }
 
     /// The dense engine's vectorized gating gives the reference's bits, for source stamps and
     /// LIF flags, for rings of one and several slots, from step 0.
     #[test]
-    fn gating_dense_is_bit_identical_to_gating() {
+    fn gating_dense_is_bit_identical_to_the_reference() {
         let seed: u64 = rand::random();
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         for kind in [SynapseKind::Ampa, SynapseKind::Gabaa] {
             for history in [1u32, 2, 5] {
                 for stamps in [false, true] {
-                    let p = GatingParams::new(&Synapse::default_for(kind), 0.1);
+                    let (sp, p) = params(kind);
                     let width = 203;
                     let (mut sat_r, mut hist_r) = (vec![-1e7f32; width], vec![f32::NAN; width * history as usize]);
                     let (mut sat_v, mut hist_v) = (sat_r.clone(), hist_r.clone());
@@ -223,7 +184,7 @@ mod tests {
                             }
                         }
                         let spikes = if stamps { Spikes::Stamps(&stamp, step) } else { Spikes::Flags(&flags) };
-                        gating(&p, step, t, width, history, |i| flags[i] != 0, &mut sat_r, &mut hist_r, None);
+                        pre_synapse(&sp, 0.1, step, t, width, history, |i| flags[i] != 0, &mut hist_r, &mut sat_r, None);
                         gating_dense(&p, step, t, width, history, spikes, &mut sat_v, &mut hist_v);
                         let slot = (step % history) as usize * width;
                         for k in 0..width {
@@ -236,29 +197,26 @@ mod tests {
         }
     }
 
-    use crate::model::{Synapse, SynapseKind};
-    use rand::{Rng, SeedableRng};
-
-    /// The sparse path gives the dense path's gating state bit for bit, and its active lists
-    /// hold exactly the variables the dense path updates inside their window.
+    /// The sparse path gives the reference's gating state bit for bit, and its active lists
+    /// hold exactly the variables the reference flags as inside their window.
     #[test]
-    fn sparse_gating_is_bit_identical_to_dense() {
+    fn sparse_gating_is_bit_identical_to_the_reference() {
         let seed: u64 = rand::random();
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         for kind in [SynapseKind::Ampa, SynapseKind::Gabaa] {
             for history in [1u32, 3] {
-                let p = GatingParams::new(&Synapse::default_for(kind), 0.1);
+                let (sp, p) = params(kind);
                 let width = 77;
                 let (mut sat_d, mut hist_d) = (vec![-1e7f32; width], vec![0.0f32; width * history as usize]);
                 let (mut sat_s, mut hist_s) = (sat_d.clone(), hist_d.clone());
+                let mut window = vec![0u32; width * history as usize];
                 let mut mark = vec![0u32; width];
                 let mut scratch = Vec::new();
                 let (mut prev, mut active) = (Vec::new(), Vec::new());
                 for step in 0..3000u32 {
                     let t = step as f32 * 0.1;
                     let spikes: Vec<u32> = (0..width as u32).filter(|_| rng.random_bool(0.02)).collect();
-                    let mut on_dense = Vec::new();
-                    gating(&p, step, t, width, history, |i| spikes.contains(&(i as u32)), &mut sat_d, &mut hist_d, Some(&mut on_dense));
+                    pre_synapse(&sp, 0.1, step, t, width, history, |i| spikes.contains(&(i as u32)), &mut hist_d, &mut sat_d, Some(&mut window));
                     gating_sparse(&p, step, t, width, history, &spikes, &prev, &mut sat_s, &mut hist_s, &mut mark, &mut scratch, &mut active);
                     let slot = (step % history) as usize * width;
                     for k in 0..width {
@@ -266,7 +224,8 @@ mod tests {
                     }
                     let mut a = active.clone();
                     a.sort();
-                    assert_eq!(a, on_dense, "seed {seed}, step {step}");
+                    let on: Vec<u32> = (0..width as u32).filter(|&k| window[slot + k as usize] != 0).collect();
+                    assert_eq!(a, on, "seed {seed}, step {step}");
                     std::mem::swap(&mut prev, &mut active);
                 }
             }

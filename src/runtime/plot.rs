@@ -17,7 +17,7 @@ use plotters::style::FontStyle;
 use crate::error::{Error, Result};
 
 /// The one font every text on a figure uses.
-static FONT_BYTES: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+static FONT_BYTES: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
 const FONT: &str = "sans-serif";
 
 /// Figure width, height per panel and height of the figure's title band, in pixels.
@@ -68,8 +68,10 @@ pub struct Trace<'a> {
     pub name: &'a str,
     /// What it records (e.g. `post.V`).
     pub target: &'a str,
-    /// Dimensions of `data`: `[steps, n]` or `[steps, batch, n]`.
+    /// Dimensions of `data`: `[rows, n]` or `[rows, batch, n]`.
     pub shape: &'a [usize],
+    /// Steps between two rows (row `r` is step `r * every`).
+    pub every: usize,
     /// The recorded values.
     pub data: TraceData<'a>,
 }
@@ -90,10 +92,13 @@ pub fn write_figure(path: &Path, title: &str, dt_ms: f32, traces: &[Trace]) -> R
     let mut steps_max = 0;
     for trace in traces {
         let (steps, batch, n) = trace_dims(path, trace)?;
-        steps_max = steps_max.max(steps);
+        let every = trace.every.max(1);
+        steps_max = steps_max.max(steps * every);
+        // one row every `every` steps
+        let row_ms = dt_ms * every as f32;
         panels.push(match trace.data {
-            TraceData::F32(data) => continuous_panel(trace, data, steps, batch, n, dt_ms),
-            TraceData::Spike(data) => raster_panel(trace, data, steps, batch, n, dt_ms),
+            TraceData::F32(data) => continuous_panel(trace, data, steps, batch, n, row_ms),
+            TraceData::Spike(data) => raster_panel(trace, data, steps, batch, n, row_ms),
         });
     }
     render(path, title, x_end(steps_max, dt_ms), &panels)
@@ -621,18 +626,21 @@ mod tests {
                 name: "V",
                 target: "post.V",
                 shape: &[1000, 3],
+                every: 1,
                 data: TraceData::F32(&sine),
             },
             Trace {
                 name: "spike",
                 target: "pre.spike",
                 shape: &[1000, 40],
+                every: 1,
                 data: TraceData::Spike(&raster),
             },
             Trace {
                 name: "spike",
                 target: "post.spike",
                 shape: &[100, 2, 7],
+                every: 1,
                 data: TraceData::Spike(&batched),
             },
         ];
@@ -696,12 +704,14 @@ mod tests {
                 name: "V",
                 target: "E.V",
                 shape: &[steps, n],
+                every: 1,
                 data: TraceData::F32(&v),
             },
             Trace {
                 name: "spike",
                 target: "E.spike",
                 shape: &[steps, n],
+                every: 1,
                 data: TraceData::Spike(&spikes),
             },
         ];
@@ -734,6 +744,7 @@ mod tests {
                 name: "V",
                 target: "p.V",
                 shape,
+                every: 1,
                 data: TraceData::F32(&data),
             };
             assert!(matches!(

@@ -1,10 +1,10 @@
-//! The dense product of [`super::csr_gather`] in a sliced layout (SELL-8): post rows in slices of
+//! The dense product of [`crate::cpu::reference::csr_gather`] in a sliced layout (SELL-8): post rows in slices of
 //! [`LANES`], each slice's synapses stored column by column, `LANES` indices side by side. One
 //! vector load then fetches the next synapse of eight rows, a gather instruction their eight pre
 //! values, and eight independent sums advance together.
 //!
 //! Each row is still summed alone, in its own (BrainPy's) order, with the product `w * x`
-//! rounded first: the result is bit-identical to [`super::csr_gather::csr_gather`]. Rows shorter
+//! rounded first: the result is bit-identical to [`crate::cpu::reference::csr_gather::csr_gather`]. Rows shorter
 //! than their slice's longest are padded; a padded lane adds `w * 0`, which is `+-0` and leaves
 //! a sum that starts at `+0` unchanged (a sum of such terms is never `-0` under round to
 //! nearest).
@@ -13,8 +13,8 @@
 //! in order would pad 14% of the slots; rows sorted by length within windows pad about 1%.
 
 use super::columns::{ColIndex, Indices};
-use super::csr_gather::{for_each_tile, Out, BATCH_TILE, SMALL_TILE};
-use crate::model::plan::PlanWeights;
+use super::tiles::{for_each_tile, Out, BATCH_TILE, SMALL_TILE};
+use crate::plan::PlanWeights;
 use rayon::prelude::*;
 
 /// Rows per slice: one AVX2 vector of `f32`.
@@ -316,8 +316,8 @@ mod avx2 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpu::columns::Columns;
-    use crate::cpu::csr_gather::csr_gather;
+    use crate::cpu::fast::columns::Columns;
+    use crate::cpu::reference::csr_gather::csr_gather;
     use rand::{Rng, SeedableRng};
 
     /// Random post-major CSR with empty, short and long rows.
@@ -352,7 +352,7 @@ mod tests {
             let per: Vec<f32> = (0..indices.len()).map(|_| rng.random_range(-1.0f32..2.0)).collect();
             for weights in [PlanWeights::Shared(rng.random_range(0.01f32..1.0)), PlanWeights::PerSynapse(per.clone())] {
                 let mut want = vec![f32::NAN; n_post];
-                csr_gather(&indptr, &Columns::new(indices.clone(), n_pre), &weights, Some(&x), n_pre, &mut want);
+                csr_gather(&indptr, &indices, &weights, Some(&x), n_pre, &mut want);
                 let sliced = Sliced::new(&indptr, Indices::narrowest(indices.clone(), n_pre), &weights);
                 assert_eq!(matches!(sliced.slots, Slots::Narrow(_)), n_pre <= 1 << 16);
                 let wide = Sliced::new(&indptr, Indices::Wide(Columns::new(indices.clone(), n_pre)), &weights);
@@ -367,7 +367,7 @@ mod tests {
                 for batch in [3, SMALL_TILE + 1, BATCH_TILE + 3] {
                     let xb: Vec<f32> = (0..batch * n_pre).map(|_| rng.random::<f32>()).collect();
                     let mut want = vec![f32::NAN; batch * n_post];
-                    csr_gather(&indptr, &Columns::new(indices.clone(), n_pre), &weights, Some(&xb), n_pre, &mut want);
+                    csr_gather(&indptr, &indices, &weights, Some(&xb), n_pre, &mut want);
                     for m in [&sliced, &wide] {
                         let mut got = vec![f32::NAN; batch * n_post];
                         m.gather(&xb, n_pre, &mut got);

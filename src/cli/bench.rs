@@ -3,7 +3,7 @@
 //! every figure includes parsing, connectivity, simulation and outputs, and the peak memory is
 //! that run's alone.
 
-use crate::error::{Error, Result};
+use spikegpu::{Error, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;

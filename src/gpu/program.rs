@@ -1,0 +1,323 @@
+//! The step program: the plan's schedule turned into dispatches, one list per phase (a phase
+//! is several dispatches when its connectivity is cut into binding-sized slices), each with its
+//! typed bind group. The engine encodes the same lists every step.
+
+use super::buffers::{placeholder, words, StateBuffers};
+use super::kernels::*;
+use super::uniforms::*;
+use super::GpuContext;
+use crate::error::{Error, Result};
+use crate::plan::{Phase, Plan, PlanMatrix, PlanWeights, PopSlot, Product};
+use wgpu::BufferUsages as U;
+
+/// How many invocations a dispatch needs.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Threads {
+    /// The same every step.
+    Fixed(u64),
+    /// The events of spike source `source` at this step (none: the dispatch is skipped).
+    Events(usize),
+}
+
+/// One dispatch of a kernel.
+pub(crate) struct Dispatch {
+    /// Index into [`Kernels`].
+    pub kernel: usize,
+    /// Its group-1 bind group.
+    pub bind_group: wgpu::BindGroup,
+    /// How many invocations.
+    pub threads: Threads,
+}
+
+/// Consecutive row ranges of a CSR whose entries fit `max` per range; `Err(row)` names a row
+/// that alone has more.
+pub(crate) fn row_slices(indptr: &[u32], max: usize) -> std::result::Result<Vec<(usize, usize)>, usize> {
+    let rows = indptr.len() - 1;
+    let mut out = Vec::new();
+    let mut r0 = 0;
+    while r0 < rows {
+        let base = indptr[r0] as usize;
+        let mut r1 = r0;
+        while r1 < rows && indptr[r1 + 1] as usize - base <= max {
+            r1 += 1;
+        }
+        if r1 == r0 {
+            return Err(r0);
+        }
+        out.push((r0, r1));
+        r0 = r1;
+    }
+    Ok(out)
+}
+
+/// One slice of a projection's matrix on the device.
+pub(crate) struct Slice {
+    /// First row.
+    pub r0: usize,
+    /// Rows.
+    pub rows: usize,
+    pub indptr: wgpu::Buffer,
+    pub indices: wgpu::Buffer,
+    /// Per-synapse weights, or a placeholder.
+    pub weights: wgpu::Buffer,
+}
+
+/// Builds the dispatches of one plan; the buffers its bind groups use stay in `keep`.
+pub(crate) struct ProgramBuilder<'a> {
+    pub ctx: &'a GpuContext,
+    pub kernels: &'a Kernels,
+    pub plan: &'a Plan,
+    pub state: &'a StateBuffers,
+    /// Bytes per binding slice of connectivity.
+    pub binding_limit: u64,
+    /// Buffers the bind groups reference.
+    pub keep: Vec<wgpu::Buffer>,
+}
+
+impl ProgramBuilder<'_> {
+    /// The dispatches of `phase`; `matrices[k]` is projection `k`'s matrix (taken from the
+    /// plan, dropped once uploaded).
+    pub fn phase(&mut self, phase: Phase, matrices: &mut [Option<PlanMatrix>]) -> Result<Vec<Dispatch>> {
+        match phase {
+            Phase::SpikeInput { source } => self.spike_input(source),
+            Phase::PreSynapse { group } => self.pre_synapse(group),
+            Phase::CsrGather { proj } => self.gather(proj, take(matrices, proj)),
+            Phase::WindowScatter { proj } => self.window_scatter(proj, take(matrices, proj)),
+            Phase::WindowFinalize { proj } => self.window_finalize(proj),
+            Phase::SpikeScatter { proj } => self.spike_scatter(proj, take(matrices, proj)),
+            Phase::PostSynapse { acc } => self.post_synapse(acc),
+            Phase::NeuronUpdate { neuron } => self.neuron_update(neuron),
+        }
+    }
+
+    fn uniform<T: bytemuck::Pod>(&mut self, label: &str, value: &T) -> Result<wgpu::Buffer> {
+        self.ctx.uniform_buffer(label, value)
+    }
+
+    fn dispatch<'b, B: KernelBindings<'b>>(&self, b: &B, threads: Threads) -> Dispatch {
+        Dispatch { kernel: self.kernels.index(B::KERNEL), bind_group: self.kernels.bind(self.ctx, b), threads }
+    }
+
+    fn spike_input(&mut self, source: usize) -> Result<Vec<Dispatch>> {
+        let (plan, state) = (self.plan, self.state);
+        let s = &plan.sources[source];
+        let p = self.uniform("spike input params", &SpikeInputParams { ring: s.ring as u32, width: (plan.batch * s.n) as u32, ..Default::default() })?;
+        let sb = &state.sources[source];
+        let d = self.dispatch(&SpikeInputBindings { p: &p, offsets: &sb.offsets, events: &sb.events, stamps: &sb.stamps }, Threads::Events(source));
+        self.keep.push(p);
+        Ok(vec![d])
+    }
+
+    fn pre_synapse(&mut self, group: usize) -> Result<Vec<Dispatch>> {
+        let (plan, state) = (self.plan, self.state);
+        let g = &plan.groups[group];
+        let width = plan.batch * g.n;
+        let (from_stamp, stamp_ring) = match g.pre {
+            PopSlot::Source(s) => (1, plan.sources[s].ring as u32),
+            PopSlot::Neuron(_) => (0, 1),
+        };
+        let params = PreSynapseParams {
+            syn: SynapseParams::new(&g.params, plan.dt),
+            width: width as u32,
+            history: g.history as u32,
+            from_stamp,
+            stamp_ring,
+            window: g.window_flags as u32,
+            ..Default::default()
+        };
+        let p = self.uniform("pre synapse params", &params)?;
+        let gb = &state.groups[group];
+        let b = PreSynapseBindings { p: &p, pre_spike: state.spikes_of(g.pre), states: &gb.states, ring: &gb.ring, window: &gb.window };
+        let d = self.dispatch(&b, Threads::Fixed(width as u64));
+        self.keep.push(p);
+        Ok(vec![d])
+    }
+
+    /// Uploads `m` cut into slices of at most [`Self::binding_limit`] bytes of synapses.
+    fn slices(&mut self, proj: usize, m: PlanMatrix, whose: &str) -> Result<(Vec<Slice>, PlanWeights)> {
+        let max_syn = (self.binding_limit / 4).max(1) as usize;
+        let csr = &m.csr;
+        let ranges = row_slices(&csr.indptr, max_syn).map_err(|r| Error::ResourceLimit {
+            what: format!("projection \"{}\": {whose} {r}", self.plan.projection_names[proj]),
+            requested: words((csr.indptr[r + 1] - csr.indptr[r]) as usize),
+            available: self.binding_limit,
+        })?;
+        let mut out = Vec::with_capacity(ranges.len());
+        for (r0, r1) in ranges {
+            let (base, end) = (csr.indptr[r0] as usize, csr.indptr[r1] as usize);
+            let indptr: Vec<u32> = csr.indptr[r0..=r1].iter().map(|&x| x - base as u32).collect();
+            out.push(Slice {
+                r0,
+                rows: r1 - r0,
+                indptr: self.ctx.storage_buffer_from("indptr", &indptr, U::empty())?,
+                indices: self.ctx.storage_buffer_from("indices", &csr.indices[base..end], U::empty())?,
+                weights: match &m.weights {
+                    PlanWeights::Shared(_) => placeholder(self.ctx)?,
+                    PlanWeights::PerSynapse(w) => self.ctx.storage_buffer_from("weights", &w[base..end], U::empty())?,
+                },
+            });
+        }
+        let weights = match m.weights {
+            PlanWeights::Shared(w) => PlanWeights::Shared(w),
+            PlanWeights::PerSynapse(_) => PlanWeights::PerSynapse(Vec::new()),
+        };
+        Ok((out, weights))
+    }
+
+    fn gather(&mut self, proj: usize, m: PlanMatrix) -> Result<Vec<Dispatch>> {
+        let (plan, state) = (self.plan, self.state);
+        let pp = &plan.projections[proj];
+        let Product::Gather { group } = pp.product else { unreachable!("the plan pairs phases and products") };
+        let batch = plan.batch;
+        let (slices, weights) = self.slices(proj, m, "synapses onto post neuron")?;
+        let mut out = Vec::new();
+        for s in slices {
+            let params = GatherParams {
+                rows: s.rows as u32,
+                row_start: s.r0 as u32,
+                n_pre: pp.n_pre as u32,
+                n_post: pp.n_post as u32,
+                batch: batch as u32,
+                read_offset: pp.read_offset as u32,
+                history: plan.groups[group].history as u32,
+                out_base: (pp.slot * batch * pp.n_post) as u32,
+                per_synapse: matches!(weights, PlanWeights::PerSynapse(_)) as u32,
+                shared_w: if let PlanWeights::Shared(w) = weights { w } else { 0.0 },
+                ..Default::default()
+            };
+            let p = self.uniform("gather params", &params)?;
+            let b = GatherBindings {
+                p: &p,
+                indptr: &s.indptr,
+                indices: &s.indices,
+                weights: &s.weights,
+                hist: &state.groups[group].ring,
+                gsyn: &state.neurons[pp.neuron].gsyn,
+            };
+            // one thread sums a tile of batch rows
+            out.push(self.dispatch(&b, Threads::Fixed((s.rows * batch.div_ceil(GATHER_TILE)) as u64)));
+            self.keep.extend([p, s.indptr, s.indices, s.weights]);
+        }
+        Ok(out)
+    }
+
+    fn window_scatter(&mut self, proj: usize, m: PlanMatrix) -> Result<Vec<Dispatch>> {
+        let (plan, state) = (self.plan, self.state);
+        let pp = &plan.projections[proj];
+        let Product::Window { group, decay, scale } = pp.product else { unreachable!("the plan pairs phases and products") };
+        let batch = plan.batch;
+        let (slices, weights) = self.slices(proj, m, "synapses from pre neuron")?;
+        let acc = state.window_accs[proj].as_ref().expect("window products have increments");
+        let mut out = Vec::new();
+        for s in slices {
+            let params = ScatterParams {
+                rows: s.rows as u32,
+                row_start: s.r0 as u32,
+                n_pre: pp.n_pre as u32,
+                n_post: pp.n_post as u32,
+                batch: batch as u32,
+                read_offset: pp.read_offset as u32,
+                history: plan.groups[group].history as u32,
+                per_synapse: matches!(weights, PlanWeights::PerSynapse(_)) as u32,
+                shared_w: if let PlanWeights::Shared(w) = weights { w } else { 0.0 },
+                decay,
+                scale,
+                ..Default::default()
+            };
+            let p = self.uniform("scatter params", &params)?;
+            let gb = &state.groups[group];
+            let b = WindowScatterBindings { p: &p, indptr: &s.indptr, indices: &s.indices, weights: &s.weights, hist: &gb.ring, on_hist: &gb.window, acc };
+            out.push(self.dispatch(&b, Threads::Fixed((s.rows * batch) as u64)));
+            self.keep.extend([p, s.indptr, s.indices, s.weights]);
+        }
+        Ok(out)
+    }
+
+    fn window_finalize(&mut self, proj: usize) -> Result<Vec<Dispatch>> {
+        let (plan, state) = (self.plan, self.state);
+        let pp = &plan.projections[proj];
+        let Product::Window { decay, scale, .. } = pp.product else { unreachable!("the plan pairs phases and products") };
+        let width = plan.batch * pp.n_post;
+        let params = FinalizeParams { width: width as u32, out_base: (pp.slot * width) as u32, decay, inv_scale: 1.0 / scale };
+        let p = self.uniform("finalize params", &params)?;
+        let acc = state.window_accs[proj].as_ref().expect("window products have increments");
+        let d = self.dispatch(&WindowFinalizeBindings { p: &p, acc, gsyn: &state.neurons[pp.neuron].gsyn }, Threads::Fixed(width as u64));
+        self.keep.push(p);
+        Ok(vec![d])
+    }
+
+    fn spike_scatter(&mut self, proj: usize, m: PlanMatrix) -> Result<Vec<Dispatch>> {
+        let (plan, state) = (self.plan, self.state);
+        let pp = &plan.projections[proj];
+        let Product::Scatter { acc, scale } = pp.product else { unreachable!("the plan pairs phases and products") };
+        let batch = plan.batch;
+        let ring = match pp.pre {
+            PopSlot::Source(s) => plan.sources[s].ring,
+            PopSlot::Neuron(l) => plan.neurons[l].ring,
+        };
+        let (slices, weights) = self.slices(proj, m, "synapses from pre neuron")?;
+        let mut out = Vec::new();
+        for s in slices {
+            let params = SpikeScatterParams {
+                rows: s.rows as u32,
+                row_start: s.r0 as u32,
+                n_pre: pp.n_pre as u32,
+                n_post: pp.n_post as u32,
+                batch: batch as u32,
+                read_offset: pp.read_offset as u32,
+                ring: ring as u32,
+                per_synapse: matches!(weights, PlanWeights::PerSynapse(_)) as u32,
+                shared_q: if let PlanWeights::Shared(w) = weights { crate::cpu::reference::spike_scatter::fixed(w, scale) } else { 0 },
+                scale,
+                ..Default::default()
+            };
+            let p = self.uniform("spike scatter params", &params)?;
+            let b = SpikeScatterBindings {
+                p: &p,
+                indptr: &s.indptr,
+                indices: &s.indices,
+                weights: &s.weights,
+                stamps: state.stamps_of(pp.pre),
+                acc: &state.accs[acc].acc,
+            };
+            out.push(self.dispatch(&b, Threads::Fixed((s.rows * batch) as u64)));
+            self.keep.extend([p, s.indptr, s.indices, s.weights]);
+        }
+        Ok(out)
+    }
+
+    fn post_synapse(&mut self, acc: usize) -> Result<Vec<Dispatch>> {
+        let (plan, state) = (self.plan, self.state);
+        let a = &plan.accumulators[acc];
+        let params = PostSynapseParams::new(a, plan.batch, plan.dt);
+        let p = self.uniform("post synapse params", &params)?;
+        let ab = &state.accs[acc];
+        let b = PostSynapseBindings { p: &p, acc: &ab.acc, states: &ab.states, gsyn: &state.neurons[a.neuron].gsyn };
+        let d = self.dispatch(&b, Threads::Fixed(params.width as u64));
+        self.keep.push(p);
+        Ok(vec![d])
+    }
+
+    fn neuron_update(&mut self, neuron: usize) -> Result<Vec<Dispatch>> {
+        let (plan, state) = (self.plan, self.state);
+        let nb = &state.neurons[neuron];
+        let b = LifBindings {
+            p: &nb.params,
+            outputs: &nb.outputs,
+            gsyn: &nb.gsyn,
+            i_ext: &nb.i_ext,
+            v: &nb.v,
+            t_last: &nb.t_last,
+            spike: &nb.spike,
+            input: &nb.input,
+            stamps: &nb.stamps,
+            counts: &state.counts,
+        };
+        Ok(vec![self.dispatch(&b, Threads::Fixed((plan.batch * plan.neurons[neuron].n) as u64))])
+    }
+}
+
+/// Projection `k`'s matrix, taken (each is uploaded once, by the one phase that reads it).
+fn take(matrices: &mut [Option<PlanMatrix>], k: usize) -> PlanMatrix {
+    matrices[k].take().expect("one phase reads each projection's matrix")
+}
