@@ -31,6 +31,14 @@ struct LifParams {
 @group(1) @binding(7) var<storage, read_write> input: array<f32>;
 @group(1) @binding(8) var<storage, read_write> stamps: array<u32>;     // ring slots of width
 @group(1) @binding(9) var<storage, read_write> counts: array<atomic<u32>>;
+// per population 4 words: the first step with a NaN or infinity (u32 max: none), the neuron,
+// what (0: V, 1: input current, 2 + k: slot k's conductance), the value's bits
+@group(1) @binding(10) var<storage, read_write> nonfinite: array<atomic<u32>>;
+
+// NaN and the infinities have an all-ones exponent (WGSL has no isnan: test the bits)
+fn not_finite(x: f32) -> bool {
+    return (bitcast<u32>(x) & 0x7f800000u) == 0x7f800000u;
+}
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
@@ -45,8 +53,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     if (p.has_i_ext != 0u) {
         i = i_ext[idx % p.n];
     }
+    var bad_slot = 0xffffffffu;
     for (var k = 0u; k < p.n_inputs; k++) {
-        i += output_current(outputs[k], gsyn[k * p.width + idx], v_old);
+        let g = gsyn[k * p.width + idx];
+        if (not_finite(g) && bad_slot == 0xffffffffu) {
+            bad_slot = k;
+        }
+        i += output_current(outputs[k], g, v_old);
     }
     let v_new = v_old + p.dt_phi * (((p.v_rest - v_old) + p.r * i) * p.inv_tau);
     // <= on the rounded f32 difference (SEMANTICS section 7)
@@ -64,4 +77,23 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     v[idx] = vv;
     spike[idx] = select(0u, 1u, fired);
     input[idx] = i;
+    // the cause first: a conductance, then the current, then V (before its reset)
+    let held = select(v_new, v_old, refractory);
+    if (bad_slot != 0xffffffffu || not_finite(i) || not_finite(held)) {
+        var what = 0u;
+        var value = held;
+        if (bad_slot != 0xffffffffu) {
+            what = 2u + bad_slot;
+            value = gsyn[bad_slot * p.width + idx];
+        } else if (not_finite(i)) {
+            what = 1u;
+            value = i;
+        }
+        let base = 4u * p.count_slot;
+        if (atomicMin(&nonfinite[base], now.step) == 0xffffffffu) {
+            atomicStore(&nonfinite[base + 1u], idx);
+            atomicStore(&nonfinite[base + 2u], what);
+            atomicStore(&nonfinite[base + 3u], bitcast<u32>(value));
+        }
+    }
 }

@@ -48,6 +48,31 @@ pub enum Error {
     /// Writing outputs (npy, json, png) failed.
     #[error("output: {0}")]
     Output(String),
+
+    /// A state variable became NaN or infinite (a current overflowed, a weight was too large):
+    /// the run stops, naming where it happened.
+    #[error("{what} is {value} at step {step}, neuron {neuron}{row}: the simulation diverged (check weights, dt and inputs)", row = batch_row.map_or(String::new(), |b| format!(" of batch row {b}")))]
+    NonFinite {
+        /// The variable: `population "E" V`, `projection "syn" g`.
+        what: String,
+        /// The step it was found after.
+        step: usize,
+        /// The neuron (within its batch row).
+        neuron: usize,
+        /// The batch row, when batched.
+        batch_row: Option<usize>,
+        /// The value (NaN or an infinity).
+        value: f32,
+    },
+
+    /// The run was stopped by a signal (SIGINT, SIGTERM, SIGHUP) or by the caller (a sink that
+    /// asks to stop, Python's Ctrl-C).
+    #[error("interrupted{}", if .0.is_empty() { String::new() } else { format!(": {}", .0) })]
+    Interrupted(String),
+
+    /// A checkpoint could not be used (another network, another engine layout, a damaged file).
+    #[error("checkpoint: {0}")]
+    Checkpoint(String),
 }
 
 impl Error {

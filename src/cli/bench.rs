@@ -119,3 +119,19 @@ pub fn table(results: &[BenchResult]) -> String {
     }
     t
 }
+
+/// `spikegpu bench`: the runs, then the table.
+pub(crate) fn bench(nets: &[String], mut backends: Vec<String>, dir: &Path, repeats: usize, out: &Path) -> Result<()> {
+    if backends.is_empty() {
+        backends.push("cpu".into());
+        backends.push("cpu-event".into());
+        if spikegpu::adapters().iter().any(|(info, _)| info.device_type != wgpu::DeviceType::Cpu) {
+            backends.push("gpu".into());
+        }
+    }
+    let results = run(dir, nets, &backends, repeats, out)?;
+    println!();
+    print!("{}", table(&results));
+    Ok(())
+}
+

@@ -8,7 +8,7 @@ pub mod reference;
 use crate::error::Result;
 use crate::model::Network;
 use crate::plan::{AccKind, MonitorPlan, Phase, Plan, PlanMatrix, PopSlot, Product, RecordSource, SynParams, UpdateMode, NEVER, T_INIT};
-use crate::runtime::{Chunk, Engine, EngineInfo, MonitorData, RunStats};
+use crate::runtime::{nonfinite_error, Checkpoint, Chunk, Engine, EngineInfo, MonitorData, NonFinitePolicy, NonFiniteVar, RunStats};
 use fast::columns::Indices;
 use fast::gating::Spikes;
 use fast::sliced::Sliced;
@@ -77,6 +77,11 @@ pub struct CpuEngine {
     outputs: Vec<Vec<crate::plan::OutputParams>>,
     spike_counts: Vec<u64>,
     step: usize,
+    nonfinite_policy: NonFinitePolicy,
+    /// The first non-finite value found, per LIF population (`Record` policy: reported once).
+    nonfinite: Vec<Option<String>>,
+    /// `Stop` policy: the error of the step just run.
+    diverged: Option<crate::Error>,
 }
 
 impl CpuEngine {
@@ -152,6 +157,9 @@ impl CpuEngine {
             outputs: plan.neurons.iter().map(|l| l.inputs.iter().map(|s| s.output).collect()).collect(),
             spike_counts: vec![0; plan.populations.len()],
             step: 0,
+            nonfinite_policy: NonFinitePolicy::Stop,
+            nonfinite: vec![None; plan.neurons.len()],
+            diverged: None,
             plan,
         })
     }
@@ -252,7 +260,15 @@ impl CpuEngine {
             Phase::NeuronUpdate { neuron } => {
                 let l = &plan.neurons[neuron];
                 let st = &mut self.neurons[neuron];
-                self.spike_counts[l.pop] += fast::lif::lif_update(&l.params, t, &self.outputs[neuron], l.i_ext.as_deref(), &mut st.lif);
+                let (count, bad) = fast::lif::lif_update(&l.params, t, &self.outputs[neuron], l.i_ext.as_deref(), &mut st.lif);
+                self.spike_counts[l.pop] += count;
+                if bad && self.nonfinite[neuron].is_none() {
+                    let e = find_nonfinite(plan, neuron, &st.lif, i);
+                    match self.nonfinite_policy {
+                        NonFinitePolicy::Stop => self.diverged = Some(e),
+                        NonFinitePolicy::Record => self.nonfinite[neuron] = Some(e.to_string()),
+                    }
+                }
                 if !st.lists.is_empty() {
                     let slots = st.lists.len();
                     let list = &mut st.lists[i % slots];
@@ -373,6 +389,51 @@ impl CpuEngine {
     }
 }
 
+/// Where population `neuron` holds its first non-finite value after step `step`: an input
+/// conductance (the cause, named by projection) before the input current before V.
+fn find_nonfinite(plan: &Plan, neuron: usize, lif: &LifState, step: usize) -> crate::Error {
+    let w = lif.v.len();
+    for k in 0..plan.neurons[neuron].inputs.len() {
+        if let Some(idx) = lif.gsyn[k * w..(k + 1) * w].iter().position(|x| !x.is_finite()) {
+            return nonfinite_error(plan, neuron, NonFiniteVar::Slot(k), step, idx, lif.gsyn[k * w + idx]);
+        }
+    }
+    if let Some(idx) = lif.input.iter().position(|x| !x.is_finite()) {
+        return nonfinite_error(plan, neuron, NonFiniteVar::Input, step, idx, lif.input[idx]);
+    }
+    // V was reset to V_reset after an infinite value crossed the threshold; the input says so
+    let idx = lif.v.iter().position(|x| !x.is_finite()).unwrap_or(0);
+    nonfinite_error(plan, neuron, NonFiniteVar::V, step, idx, lif.v[idx])
+}
+
+/// Lists of variable length, as one array: each list's length, then its items.
+fn pack_lists(lists: &[Vec<u32>]) -> Vec<u32> {
+    let mut out = Vec::new();
+    for l in lists {
+        out.push(l.len() as u32);
+        out.extend_from_slice(l);
+    }
+    out
+}
+
+fn unpack_lists(flat: &[u32], count: usize) -> crate::Result<Vec<Vec<u32>>> {
+    let bad = || crate::Error::Checkpoint("a list array is damaged".into());
+    let mut out = Vec::with_capacity(count);
+    let mut at = 0;
+    for _ in 0..count {
+        let len = *flat.get(at).ok_or_else(bad)? as usize;
+        out.push(flat.get(at + 1..at + 1 + len).ok_or_else(bad)?.to_vec());
+        at += 1 + len;
+    }
+    (at == flat.len()).then_some(out).ok_or_else(bad)
+}
+
+/// A variable-length array from a checkpoint (its length is stored with it).
+fn any_len<T: bytemuck::Pod>(c: &Checkpoint, name: &str) -> crate::Result<Vec<T>> {
+    let (_, b) = c.arrays.iter().find(|(n, _)| n == name).ok_or_else(|| crate::Error::Checkpoint(format!("array {name} is missing")))?;
+    c.array(name, b.len() / std::mem::size_of::<T>())
+}
+
 impl Engine for CpuEngine {
     fn describe(&self) -> EngineInfo {
         EngineInfo {
@@ -387,18 +448,98 @@ impl Engine for CpuEngine {
         &self.plan
     }
 
-    fn run(&mut self, chunk_steps: usize, sink: &mut dyn FnMut(&Chunk) -> Result<()>) -> Result<RunStats> {
+    fn steps_done(&self) -> usize {
+        self.step
+    }
+
+    fn run_steps(&mut self, steps: usize, chunk_steps: usize, sink: &mut dyn FnMut(&Chunk) -> Result<()>) -> Result<()> {
         let chunk_steps = chunk_steps.max(1);
-        while self.step < self.plan.steps {
+        let end = self.step.saturating_add(steps).min(self.plan.steps);
+        while self.step < end {
             let start = self.step;
-            let n = chunk_steps.min(self.plan.steps - start);
+            let n = chunk_steps.min(end - start);
             let mut chunk = Chunk::new(&self.plan.monitors, start, n);
             for _ in 0..n {
                 self.step();
+                if let Some(e) = self.diverged.take() {
+                    return Err(e);
+                }
                 self.record(&mut chunk);
             }
             sink(&chunk)?;
         }
-        Ok(RunStats { spike_counts: self.spike_counts.clone() })
+        Ok(())
+    }
+
+    fn stats(&self) -> RunStats {
+        RunStats { spike_counts: self.spike_counts.clone(), nonfinite: self.nonfinite.iter().flatten().cloned().collect() }
+    }
+
+    fn set_nonfinite(&mut self, policy: NonFinitePolicy) {
+        self.nonfinite_policy = policy;
+    }
+
+    fn checkpoint(&mut self) -> Result<Checkpoint> {
+        let per_pop = self.nonfinite.iter().map(|x| x.clone().unwrap_or_default()).collect();
+        let mut c = Checkpoint::new("cpu", &self.plan, self.step, self.spike_counts.clone(), per_pop);
+        for (k, s) in self.sources.iter().enumerate() {
+            c.push(format!("source{k}.stamps"), &s.stamps);
+        }
+        for (k, n) in self.neurons.iter().enumerate() {
+            let l = &n.lif;
+            c.push(format!("neuron{k}.v"), &l.v);
+            c.push(format!("neuron{k}.t_last"), &l.t_last);
+            c.push(format!("neuron{k}.spike"), &l.spike);
+            c.push(format!("neuron{k}.input"), &l.input);
+            c.push(format!("neuron{k}.gsyn"), &l.gsyn);
+            c.push(format!("neuron{k}.lists"), &pack_lists(&n.lists));
+        }
+        for (k, g) in self.groups.iter().enumerate() {
+            c.push(format!("group{k}.ring"), &g.ring);
+            c.push(format!("group{k}.states"), &g.states);
+            c.push(format!("group{k}.active"), &pack_lists(&g.active));
+            c.push(format!("group{k}.mark"), &g.mark);
+        }
+        for (k, a) in self.accs.iter().enumerate() {
+            c.push(format!("acc{k}.acc"), &a.acc);
+            c.push(format!("acc{k}.states"), &a.states);
+        }
+        for (k, p) in self.products.iter().enumerate() {
+            c.push(format!("proj{k}.acc"), &p.acc);
+        }
+        Ok(c)
+    }
+
+    fn restore(&mut self, c: &Checkpoint) -> Result<()> {
+        c.check("cpu", &self.plan)?;
+        for (k, s) in self.sources.iter_mut().enumerate() {
+            s.stamps = c.array(&format!("source{k}.stamps"), s.stamps.len())?;
+        }
+        for (k, n) in self.neurons.iter_mut().enumerate() {
+            let l = &mut n.lif;
+            l.v = c.array(&format!("neuron{k}.v"), l.v.len())?;
+            l.t_last = c.array(&format!("neuron{k}.t_last"), l.t_last.len())?;
+            l.spike = c.array(&format!("neuron{k}.spike"), l.spike.len())?;
+            l.input = c.array(&format!("neuron{k}.input"), l.input.len())?;
+            l.gsyn = c.array(&format!("neuron{k}.gsyn"), l.gsyn.len())?;
+            n.lists = unpack_lists(&any_len::<u32>(c, &format!("neuron{k}.lists"))?, n.lists.len())?;
+        }
+        for (k, g) in self.groups.iter_mut().enumerate() {
+            g.ring = c.array(&format!("group{k}.ring"), g.ring.len())?;
+            g.states = c.array(&format!("group{k}.states"), g.states.len())?;
+            g.active = unpack_lists(&any_len::<u32>(c, &format!("group{k}.active"))?, g.active.len())?;
+            g.mark = c.array(&format!("group{k}.mark"), g.mark.len())?;
+        }
+        for (k, a) in self.accs.iter_mut().enumerate() {
+            a.acc = c.array(&format!("acc{k}.acc"), a.acc.len())?;
+            a.states = c.array(&format!("acc{k}.states"), a.states.len())?;
+        }
+        for (k, p) in self.products.iter_mut().enumerate() {
+            p.acc = c.array(&format!("proj{k}.acc"), p.acc.len())?;
+        }
+        self.step = c.step;
+        self.spike_counts.clone_from(&c.spike_counts);
+        self.nonfinite = (0..self.plan.neurons.len()).map(|k| c.nonfinite.get(k).filter(|t| !t.is_empty()).cloned()).collect();
+        Ok(())
     }
 }

@@ -69,6 +69,14 @@ pub(crate) struct StateBuffers {
     pub window_accs: Vec<Option<wgpu::Buffer>>,
     /// One spike counter per LIF population.
     pub counts: wgpu::Buffer,
+    /// Per LIF population 4 words: the first step with a non-finite value (`u32::MAX`: none),
+    /// the neuron, what, the value's bits (`lif_update.wgsl`).
+    pub nonfinite: wgpu::Buffer,
+}
+
+/// The non-finite record of `n` populations with nothing found.
+pub(crate) fn nonfinite_init(n: usize) -> Vec<u32> {
+    (0..n.max(1)).flat_map(|_| [u32::MAX, 0, 0, 0]).collect()
 }
 
 /// A read-only placeholder for an unused binding (a storage binding may not be empty).
@@ -160,7 +168,37 @@ impl StateBuffers {
             })
             .collect::<Result<_>>()?;
         let counts = ctx.zeroed_storage_buffer("spike counts", words(plan.neurons.len().max(1)), U::empty())?;
-        Ok(StateBuffers { sources, neurons, groups, accs, window_accs, counts })
+        let nonfinite = ctx.storage_buffer_from("non-finite values", &nonfinite_init(plan.neurons.len()), U::empty())?;
+        Ok(StateBuffers { sources, neurons, groups, accs, window_accs, counts, nonfinite })
+    }
+
+    /// Every buffer that holds simulation state, by a stable name (checkpoints).
+    pub fn arrays(&self) -> Vec<(String, &wgpu::Buffer)> {
+        let mut out = Vec::new();
+        for (k, s) in self.sources.iter().enumerate() {
+            out.push((format!("source{k}.stamps"), &s.stamps));
+        }
+        for (k, n) in self.neurons.iter().enumerate() {
+            for (name, b) in [("v", &n.v), ("t_last", &n.t_last), ("spike", &n.spike), ("input", &n.input), ("gsyn", &n.gsyn), ("stamps", &n.stamps)] {
+                out.push((format!("neuron{k}.{name}"), b));
+            }
+        }
+        for (k, g) in self.groups.iter().enumerate() {
+            for (name, b) in [("ring", &g.ring), ("states", &g.states), ("window", &g.window)] {
+                out.push((format!("group{k}.{name}"), b));
+            }
+        }
+        for (k, a) in self.accs.iter().enumerate() {
+            out.push((format!("acc{k}.acc"), &a.acc));
+            out.push((format!("acc{k}.states"), &a.states));
+        }
+        for (k, w) in self.window_accs.iter().enumerate() {
+            if let Some(w) = w {
+                out.push((format!("proj{k}.acc"), w));
+            }
+        }
+        out.push(("nonfinite".into(), &self.nonfinite));
+        out
     }
 
     /// The stamp ring (source) or spike flags (LIF) of population `pre`.

@@ -10,7 +10,7 @@ use super::uniforms::{record_mode, RecordParams, StepInfo};
 use super::GpuContext;
 use crate::error::{Error, Result};
 use crate::plan::{MonitorPlan, Pick, Plan, RecordSource};
-use crate::runtime::{Chunk, Engine, EngineInfo, MonitorData, RunStats};
+use crate::runtime::{nonfinite_error, Checkpoint, Chunk, Engine, EngineInfo, MonitorData, NonFinitePolicy, NonFiniteVar, RunStats};
 use wgpu::BufferUsages as U;
 
 /// Knobs of the GPU engine.
@@ -62,6 +62,9 @@ pub struct GpuEngine {
     max_per_dim: u32,
     step: usize,
     spike_counts: Vec<u64>,
+    nonfinite_policy: NonFinitePolicy,
+    /// The first non-finite value found, per LIF population (`Record` policy: reported once).
+    nonfinite: Vec<Option<String>>,
     /// Buffers the bind groups reference.
     _keep: Vec<wgpu::Buffer>,
 }
@@ -92,7 +95,8 @@ impl GpuEngine {
             monitors.push(MonitorBuffer { buf, staging_offset, record });
             staging_offset += words(rows * m.width());
         }
-        let staging_bytes = staging_offset + words(plan.neurons.len().max(1));
+        // then the spike counts, then the non-finite records
+        let staging_bytes = staging_offset + words(plan.neurons.len().max(1)) + words(4 * plan.neurons.len().max(1));
         ctx.check_buffer_size("monitor staging", staging_bytes)?;
         let staging = [0, 1].map(|i| {
             ctx.device.create_buffer(&wgpu::BufferDescriptor {
@@ -106,6 +110,8 @@ impl GpuEngine {
         ctx.take_errors()?;
         Ok(GpuEngine {
             spike_counts: vec![0; plan.populations.len()],
+            nonfinite_policy: NonFinitePolicy::Stop,
+            nonfinite: vec![None; plan.neurons.len()],
             max_per_dim: ctx.limits.max_compute_workgroups_per_dimension,
             ctx,
             plan,
@@ -168,7 +174,9 @@ impl GpuEngine {
             }
         }
         let counts_offset = self.counts_offset();
-        enc.copy_buffer_to_buffer(&self.state.counts, 0, &self.staging[parity], counts_offset, words(self.plan.neurons.len().max(1)));
+        let pops = self.plan.neurons.len().max(1);
+        enc.copy_buffer_to_buffer(&self.state.counts, 0, &self.staging[parity], counts_offset, words(pops));
+        enc.copy_buffer_to_buffer(&self.state.nonfinite, 0, &self.staging[parity], counts_offset + words(pops), words(4 * pops));
         let index = self.ctx.queue.submit([enc.finish()]);
         let (tx, rx) = futures_intrusive::channel::shared::oneshot_channel();
         self.staging[parity].slice(..).map_async(wgpu::MapMode::Read, move |r| {
@@ -240,9 +248,30 @@ impl GpuEngine {
                 chunk.data.push(if m.spikes { MonitorData::Spike(w.iter().map(|&x| x as u8).collect()) } else { MonitorData::F32(bytemuck::cast_slice(w).to_vec()) });
             }
             let c = self.counts_offset() as usize;
-            let counts: &[u32] = bytemuck::cast_slice(&view[c..c + 4 * self.plan.neurons.len()]);
+            let pops = self.plan.neurons.len();
+            let counts: &[u32] = bytemuck::cast_slice(&view[c..c + 4 * pops]);
             for (l, &n) in counts.iter().enumerate() {
                 self.spike_counts[self.plan.neurons[l].pop] += n as u64;
+            }
+            let nf: &[u32] = bytemuck::cast_slice(&view[c + 4 * pops.max(1)..c + 4 * pops.max(1) + 16 * pops]);
+            for (l, rec) in nf.chunks_exact(4).enumerate() {
+                if rec[0] == u32::MAX || self.nonfinite[l].is_some() {
+                    continue;
+                }
+                let var = match rec[2] {
+                    0 => NonFiniteVar::V,
+                    1 => NonFiniteVar::Input,
+                    k => NonFiniteVar::Slot(k as usize - 2),
+                };
+                let e = nonfinite_error(&self.plan, l, var, rec[0] as usize, rec[1] as usize, f32::from_bits(rec[3]));
+                match self.nonfinite_policy {
+                    NonFinitePolicy::Stop => {
+                        drop(view);
+                        buf.unmap();
+                        return Err(e);
+                    }
+                    NonFinitePolicy::Record => self.nonfinite[l] = Some(e.to_string()),
+                }
             }
         }
         buf.unmap();
@@ -316,14 +345,17 @@ fn record_dispatch(
             (&state.groups[group].ring, &none, &none, &none)
         }
         RecordSource::PreState { group, state: k } => {
+            p.mode = record_mode::COPY;
             p.base = (k * b * m.n) as u32;
             (&state.groups[group].states, &none, &none, &none)
         }
         RecordSource::AccState { acc, state: k } => {
+            p.mode = record_mode::COPY;
             p.base = (k * b * m.n) as u32;
             (&state.accs[acc].states, &none, &none, &none)
         }
         RecordSource::Slot { neuron, slot } => {
+            p.mode = record_mode::COPY;
             p.base = (slot * b * m.n) as u32;
             (&state.neurons[neuron].gsyn, &none, &none, &none)
         }
@@ -332,8 +364,14 @@ fn record_dispatch(
             let nb = &state.neurons[neuron];
             (&nb.gsyn, &none, &nb.v, &nb.outputs)
         }
-        RecordSource::V { neuron } => (&state.neurons[neuron].v, &none, &none, &none),
-        RecordSource::Input { neuron } => (&state.neurons[neuron].input, &none, &none, &none),
+        RecordSource::V { neuron } => {
+            p.mode = record_mode::COPY;
+            (&state.neurons[neuron].v, &none, &none, &none)
+        }
+        RecordSource::Input { neuron } => {
+            p.mode = record_mode::COPY;
+            (&state.neurons[neuron].input, &none, &none, &none)
+        }
         RecordSource::Spike { neuron } => {
             p.mode = record_mode::SPIKE;
             (&none, &state.neurons[neuron].spike, &none, &none)
@@ -377,13 +415,18 @@ impl Engine for GpuEngine {
         &self.plan
     }
 
-    fn run(&mut self, chunk_steps: usize, sink: &mut dyn FnMut(&Chunk) -> Result<()>) -> Result<RunStats> {
+    fn steps_done(&self) -> usize {
+        self.step
+    }
+
+    fn run_steps(&mut self, steps: usize, chunk_steps: usize, sink: &mut dyn FnMut(&Chunk) -> Result<()>) -> Result<()> {
         let rows_max = chunk_steps.clamp(1, self.chunk_rows);
+        let end = self.step.saturating_add(steps).min(self.plan.steps);
         let mut pending: Option<InFlight> = None;
         let mut parity = 0;
-        while self.step < self.plan.steps {
+        while self.step < end {
             let start = self.step;
-            let rows = rows_max.min(self.plan.steps - start);
+            let rows = rows_max.min(end - start);
             let next = self.submit_chunk(start, rows, parity);
             self.step += rows;
             if let Some(f) = pending.take() {
@@ -397,7 +440,37 @@ impl Engine for GpuEngine {
             let chunk = self.collect_chunk(f)?;
             sink(&chunk)?;
         }
+        self.ctx.take_errors()
+    }
+
+    fn stats(&self) -> RunStats {
+        RunStats { spike_counts: self.spike_counts.clone(), nonfinite: self.nonfinite.iter().flatten().cloned().collect() }
+    }
+
+    fn set_nonfinite(&mut self, policy: NonFinitePolicy) {
+        self.nonfinite_policy = policy;
+    }
+
+    fn checkpoint(&mut self) -> Result<Checkpoint> {
+        let per_pop = self.nonfinite.iter().map(|x| x.clone().unwrap_or_default()).collect();
+        let mut c = Checkpoint::new("gpu", &self.plan, self.step, self.spike_counts.clone(), per_pop);
+        for (name, buf) in self.state.arrays() {
+            c.arrays.push((name, self.ctx.read_buffer(buf, 0, buf.size())?));
+        }
+        Ok(c)
+    }
+
+    fn restore(&mut self, c: &Checkpoint) -> Result<()> {
+        c.check("gpu", &self.plan)?;
+        for (name, buf) in self.state.arrays() {
+            let data: Vec<u8> = c.array(&name, buf.size() as usize)?;
+            self.ctx.queue.write_buffer(buf, 0, &data);
+        }
+        self.ctx.queue.submit([]);
         self.ctx.take_errors()?;
-        Ok(RunStats { spike_counts: self.spike_counts.clone() })
+        self.step = c.step;
+        self.spike_counts.clone_from(&c.spike_counts);
+        self.nonfinite = (0..self.plan.neurons.len()).map(|k| c.nonfinite.get(k).filter(|t| !t.is_empty()).cloned()).collect();
+        Ok(())
     }
 }

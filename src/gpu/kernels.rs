@@ -227,6 +227,8 @@ bindings! {
         stamps: ReadWrite,
         /// Spike counters, one per LIF population.
         counts: ReadWrite,
+        /// The first non-finite value, 4 words per LIF population.
+        nonfinite: ReadWrite,
     }
 }
 

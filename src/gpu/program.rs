@@ -312,6 +312,7 @@ impl ProgramBuilder<'_> {
             input: &nb.input,
             stamps: &nb.stamps,
             counts: &state.counts,
+            nonfinite: &state.nonfinite,
         };
         Ok(vec![self.dispatch(&b, Threads::Fixed((plan.batch * plan.neurons[neuron].n) as u64))])
     }

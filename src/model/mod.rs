@@ -8,6 +8,7 @@ pub mod builder;
 pub mod csr;
 pub mod file;
 pub mod generate;
+mod json;
 pub(crate) mod validate;
 
 pub use builder::{Conn, NetworkBuilder, PopRef, ProjRef, TargetRef};

@@ -82,8 +82,9 @@ pub struct PopInfo {
     pub size: usize,
 }
 
-/// One spike-time population, its events sorted by firing step. Events name a neuron of one
-/// batch row (`b * n + i`); an event shared by the batch appears once per row.
+/// One spike-time population, its events sorted by firing step (and neuron, without
+/// duplicates). Events name a neuron of one batch row (`b * n + i`); an event shared by the
+/// batch appears once per row.
 #[derive(Clone, Debug)]
 pub struct SourcePlan {
     /// Index into [`Network::populations`].
@@ -551,7 +552,10 @@ fn source_plan(pop: usize, n: usize, s: &SpikeTimes, steps: usize, batch: usize,
             None => ev.extend((0..batch as u32).map(|b| (step, b * nn + ix))),
         }
     }
-    ev.sort_by_key(|&(step, _)| step);
+    // several events of one neuron in one step are one spike (BrainPy ORs them): keep one, so
+    // every consumer of the list (the spike-driven scatters) sees each spike once
+    ev.sort_unstable();
+    ev.dedup();
     let mut step_offsets = vec![0u32; steps + 1];
     for &(step, _) in &ev {
         step_offsets[step + 1] += 1;

@@ -1,9 +1,12 @@
 //! The runtime: an [`Engine`] runs steps chunk by chunk and hands each chunk of monitored values
 //! to a sink (the `.npy` writers, a test, a figure), so memory never holds a whole run.
 
+pub mod checkpoint;
 pub mod output;
 pub mod plot;
 pub mod progress;
+
+pub use checkpoint::Checkpoint;
 
 use crate::error::Result;
 use crate::plan::{MonitorPlan, Plan};
@@ -91,6 +94,47 @@ impl Chunk {
 pub struct RunStats {
     /// Spikes emitted by each population over the whole run, all batch rows together.
     pub spike_counts: Vec<u64>,
+    /// Non-finite values found while [`NonFinitePolicy::Record`] let the run go on: the first
+    /// one of each population (as [`crate::Error::NonFinite`] would have named it).
+    pub nonfinite: Vec<String>,
+}
+
+/// What an engine does when a LIF population's V, input current or an input conductance
+/// becomes NaN or infinite.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum NonFinitePolicy {
+    /// Stop the run with [`crate::Error::NonFinite`] (the default). The CPU engine stops after
+    /// the step; the GPU engine finds it when the chunk is read back.
+    #[default]
+    Stop,
+    /// Go on, and report the first occurrence per population in [`RunStats::nonfinite`].
+    Record,
+}
+
+/// The first non-finite value an engine found in a LIF population, by variable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NonFiniteVar {
+    /// The membrane potential.
+    V,
+    /// The input current.
+    Input,
+    /// The conductance of input slot `k`.
+    Slot(usize),
+}
+
+/// Where a non-finite value was found: the error naming it, from the plan's names.
+pub(crate) fn nonfinite_error(plan: &Plan, neuron: usize, var: NonFiniteVar, step: usize, idx: usize, value: f32) -> crate::Error {
+    let l = &plan.neurons[neuron];
+    let pop = &plan.populations[l.pop].name;
+    let what = match var {
+        NonFiniteVar::V => format!("population \"{pop}\" V"),
+        NonFiniteVar::Input => format!("population \"{pop}\" input current"),
+        NonFiniteVar::Slot(k) => {
+            let names: Vec<String> = l.inputs[k].projections.iter().map(|&p| format!("\"{}\"", plan.projection_names[p])).collect();
+            format!("the conductance of projection {} onto \"{pop}\"", names.join(" and "))
+        }
+    };
+    crate::Error::NonFinite { what, step, neuron: idx % l.n, batch_row: (plan.batch > 1).then_some(idx / l.n), value }
 }
 
 /// Which engine ran, for the summary.
@@ -117,10 +161,33 @@ pub trait Engine {
     /// handed to the engine).
     fn plan(&self) -> &Plan;
 
-    /// Runs the remaining steps, in chunks of at most `chunk_steps`, handing each chunk to `sink`
-    /// in order. An engine may compute ahead (the GPU computes chunk k+1 while the sink writes
-    /// chunk k).
-    fn run(&mut self, chunk_steps: usize, sink: &mut dyn FnMut(&Chunk) -> Result<()>) -> Result<RunStats>;
+    /// Steps run so far.
+    fn steps_done(&self) -> usize;
+
+    /// Runs up to `steps` more steps (fewer at the end of the run), in chunks of at most
+    /// `chunk_steps`, handing each chunk to `sink` in order, and returns with nothing in flight
+    /// (so a [`Engine::checkpoint`] can follow). An engine may compute ahead within the call
+    /// (the GPU computes chunk k+1 while the sink writes chunk k). An error from `sink` stops the
+    /// run and is returned.
+    fn run_steps(&mut self, steps: usize, chunk_steps: usize, sink: &mut dyn FnMut(&Chunk) -> Result<()>) -> Result<()>;
+
+    /// What the run reports so far besides the monitors.
+    fn stats(&self) -> RunStats;
+
+    /// What to do about non-finite values (default: stop).
+    fn set_nonfinite(&mut self, policy: NonFinitePolicy);
+
+    /// The complete simulation state after the steps run so far.
+    fn checkpoint(&mut self) -> Result<Checkpoint>;
+
+    /// Continues from a checkpoint of the same plan on the same kind of engine.
+    fn restore(&mut self, c: &Checkpoint) -> Result<()>;
+
+    /// Runs the remaining steps (see [`Engine::run_steps`]).
+    fn run(&mut self, chunk_steps: usize, sink: &mut dyn FnMut(&Chunk) -> Result<()>) -> Result<RunStats> {
+        self.run_steps(usize::MAX, chunk_steps, sink)?;
+        Ok(self.stats())
+    }
 }
 
 /// Runs an engine and keeps every monitor in memory (for tests and small runs).

@@ -23,21 +23,24 @@ const L1_BLOCK: usize = 1024;
 /// step, which a split of B2's 10,000 neurons (about 10 us of work) made 3x slower overall.
 const PARALLEL_MIN_NEURONS: usize = 1 << 17;
 
-/// One step of every neuron; returns how many spiked. `i_ext` is the per-neuron input current
-/// (shared by the batch).
-pub fn lif_update(p: &NeuronParams, t: f32, outputs: &[OutputParams], i_ext: Option<&[f32]>, s: &mut LifState) -> u64 {
+/// One step of every neuron; returns how many spiked, and whether any new V or input current is
+/// NaN or infinite (checked in the same vectorized pass, so it costs nearly nothing; the engine
+/// then looks for where). `i_ext` is the per-neuron input current (shared by the batch).
+pub fn lif_update(p: &NeuronParams, t: f32, outputs: &[OutputParams], i_ext: Option<&[f32]>, s: &mut LifState) -> (u64, bool) {
     let width = s.v.len();
     let gsyn = &s.gsyn;
     let range = |lo: usize, v: &mut [f32], t_last: &mut [f32], spike: &mut [u32], input: &mut [f32]| {
         let blocks = v.chunks_mut(L1_BLOCK).zip(t_last.chunks_mut(L1_BLOCK)).zip(spike.chunks_mut(L1_BLOCK)).zip(input.chunks_mut(L1_BLOCK));
-        let mut count = 0;
+        let (mut count, mut bad) = (0u64, false);
         for (c, (((v, tl), sp), inp)) in blocks.enumerate() {
-            count += lif_range(p, t, outputs, i_ext, gsyn, width, lo + c * L1_BLOCK, v, tl, sp, inp);
+            let (n, b) = lif_range(p, t, outputs, i_ext, gsyn, width, lo + c * L1_BLOCK, v, tl, sp, inp);
+            count += n as u64;
+            bad |= b;
         }
-        count
+        (count, bad)
     };
     if width < PARALLEL_MIN_NEURONS {
-        return range(0, &mut s.v, &mut s.t_last, &mut s.spike, &mut s.input) as u64;
+        return range(0, &mut s.v, &mut s.t_last, &mut s.spike, &mut s.input);
     }
     // Neurons are independent: one contiguous block per thread.
     let block = width.div_ceil(rayon::current_num_threads()).next_multiple_of(64);
@@ -46,8 +49,8 @@ pub fn lif_update(p: &NeuronParams, t: f32, outputs: &[OutputParams], i_ext: Opt
         .zip(s.spike.par_chunks_mut(block))
         .zip(s.input.par_chunks_mut(block))
         .enumerate()
-        .map(|(c, (((v, tl), sp), inp))| range(c * block, v, tl, sp, inp) as u64)
-        .sum()
+        .map(|(c, (((v, tl), sp), inp))| range(c * block, v, tl, sp, inp))
+        .reduce(|| (0, false), |a, b| (a.0 + b.0, a.1 | b.1))
 }
 
 /// Neurons `lo .. lo + v.len()` of [`lif_update`]; `v`, `t_last`, `spike` and `input` are
@@ -66,7 +69,7 @@ fn lif_range(
     t_last: &mut [f32],
     spike: &mut [u32],
     input: &mut [f32],
-) -> u32 {
+) -> (u32, bool) {
     let n = v.len();
     let (t_last, spike, input) = (&mut t_last[..n], &mut spike[..n], &mut input[..n]);
     // I = I_ext + o_1(V) + o_2(V) + ..., with the old V, left to right (`0 + o_1` without I_ext,
@@ -101,6 +104,7 @@ fn lif_range(
         }
     }
     let mut count = 0u32;
+    let mut bad = false;
     for k in 0..n {
         let v_old = v[k];
         let v_new = v_old + p.dt_phi * (((p.v_rest - v_old) + p.r * input[k]) * p.inv_tau);
@@ -112,8 +116,10 @@ fn lif_range(
         t_last[k] = select(fired, t, t_last[k]);
         spike[k] = fired as u32;
         count += fired as u32;
+        // NaN and the infinities have an all-ones exponent
+        bad |= !(held.is_finite() & input[k].is_finite());
     }
-    count
+    (count, bad)
 }
 
 #[cfg(test)]
@@ -149,7 +155,7 @@ mod tests {
                         b.gsyn = g;
                         let t = step as f32 * 0.1;
                         let ca = reference::lif_update::lif_update(&p, step, t, &outputs, ext, &mut a, 0, &mut stamps);
-                        let cb = lif_update(&p, t, &outputs, ext, &mut b);
+                        let (cb, _) = lif_update(&p, t, &outputs, ext, &mut b);
                         assert_eq!(ca, cb, "seed {seed}: spike count, step {step}");
                         for k in 0..width {
                             assert_eq!(a.v[k].to_bits(), b.v[k].to_bits(), "seed {seed}: V of {k}, step {step}, n {n}");
