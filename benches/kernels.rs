@@ -5,13 +5,17 @@
 //! them in seconds. Each figure is the median of several timed repetitions.
 
 use rand::{Rng, SeedableRng};
-use spikegpu::cpu::columns::{Columns, Indices};
-use spikegpu::cpu::event_update::{event_finalize, event_scatter};
-use spikegpu::cpu::sliced::Sliced;
-use spikegpu::cpu::gating::{gating_dense, Spikes};
-use spikegpu::cpu::{csr_gather::csr_gather, lif_update};
-use spikegpu::model::plan::{GatingParams, LifParams, PlanWeights};
-use spikegpu::model::{Csr, Synapse, SynapseKind};
+use spikegpu::internals::fast::columns::{Columns, Indices};
+use spikegpu::internals::fast::event::{spike_scatter, window_scatter};
+use spikegpu::internals::fast::gating::{gating_dense, Spikes};
+use spikegpu::internals::fast::lif;
+use spikegpu::internals::fast::post_synapse::post_synapse;
+use spikegpu::internals::fast::sliced::Sliced;
+use spikegpu::internals::reference::csr_gather::csr_gather;
+use spikegpu::internals::reference::event_finalize::event_finalize;
+use spikegpu::internals::reference::lif_update::LifState;
+use spikegpu::model::{Csr, LifRef, Output, Synapse, SynapseKind};
+use spikegpu::plan::{AccKind, GatingParams, NeuronParams, OutputParams, PlanWeights, SynParams};
 use std::time::Instant;
 
 fn median_seconds(reps: usize, mut f: impl FnMut()) -> f64 {
@@ -51,10 +55,10 @@ fn main() {
     let x: Vec<f32> = (0..n).map(|_| rng.random::<f32>()).collect();
     let mut y = vec![0.0f32; n];
     let w = PlanWeights::Shared(0.08);
-    let cols = Columns::new(post_major.indices.clone(), n);
-    let s = median_seconds(reps, || csr_gather(&post_major.indptr, &cols, &w, Some(&x), n, &mut y));
+    let s = median_seconds(reps, || csr_gather(&post_major.indptr, &post_major.indices, &w, Some(&x), n, &mut y));
     let syn = post_major.nnz() as f64;
-    // per step: 4 B of index per synapse, the pre state (cached), 4 B written per post neuron
+    // the readable twin, row by row: 4 B of index per synapse, the pre state (cached), 4 B
+    // written per post neuron
     let bytes = 4.0 * syn + 4.0 * n as f64 + 4.0 * (n + 1) as f64;
     println!(
         "csr_gather   {:>9} synapses  {:>9.1} us/step  {:.2} ns/synapse  {:.1} GB/s (index stream)",
@@ -87,14 +91,24 @@ fn main() {
     let pre_cols = Columns::new(pre_major.indices.clone(), n);
     let mut acc = vec![0i32; n];
     let scale = (1u32 << 26) as f32;
-    let s = median_seconds(reps, || event_scatter(&pre_major.indptr, &pre_cols, &w, 0.98, scale, &x, Some(&x), &active, n, n, &mut acc));
+    let s = median_seconds(reps, || window_scatter(&pre_major.indptr, &pre_cols, &w, 0.98, scale, &x, Some(&x), &active, n, n, &mut acc));
     let touched = active.iter().map(|&i| pre_major.row(i as usize).len()).sum::<usize>();
     println!("event_scatter {:>8} synapses  {:>9.1} us/step  {:.2} ns/synapse ({} active rows)", touched, s * 1e6, s * 1e9 / touched as f64, active.len());
     let s = median_seconds(reps, || event_finalize(0.98, 1.0 / scale, &mut acc, &mut y));
     println!("event_finalize {:>7} neurons   {:>9.1} us/step  {:.2} ns/neuron", n, s * 1e6, s * 1e9 / n as f64);
 
+    // spike scatter (post-aligned): the same active rows' weights into an accumulator
+    let s = median_seconds(reps, || spike_scatter(&pre_major.indptr, &pre_cols, &w, scale, &active, n, n, &mut acc));
+    println!("spike_scatter {:>8} synapses  {:>9.1} us/step  {:.2} ns/synapse ({} spiking rows)", touched, s * 1e6, s * 1e9 / touched as f64, active.len());
+    // post-aligned Expon state of n post neurons
+    let ep = SynParams::new(&Synapse::Expon { tau: 5.0 }, 0.1);
+    let mut states = vec![0.0f32; n];
+    let s = median_seconds(reps, || post_synapse(&ep, AccKind::PostAligned, 1.0 / scale, &mut acc, &mut states, &mut [], &mut y));
+    println!("post_synapse {:>9} neurons   {:>9.1} us/step  {:.2} ns/neuron", n, s * 1e6, s * 1e9 / n as f64);
+
     // gating: n pre neurons, one AMPA group
-    let p = GatingParams::new(&Synapse::default_for(SynapseKind::Ampa), 0.1);
+    let SynParams::Kinetic(p) = SynParams::new(&Synapse::default_for(SynapseKind::Ampa), 0.1) else { unreachable!() };
+    let p: GatingParams = p;
     let mut sat = vec![-1e7f32; n];
     let mut hist = vec![0.0f32; n];
     let mut step = 0u32;
@@ -109,14 +123,15 @@ fn main() {
     });
     println!("gating       {:>9} neurons   {:>9.1} us/step  {:.2} ns/neuron", n, s * 1e6, s * 1e9 / n as f64);
 
-    // lif_update: n neurons, one input
-    let lp = LifParams { v_rest: -60.0, v_th: -50.0, v_reset: -60.0, r: 1.0, inv_tau: 0.05, dt_phi: 0.0997, tau_ref: 5.0 };
-    let mut state = lif_update::LifState::new(&vec![-60.0; n], 1);
+    // lif_update: n neurons, one COBA input
+    let lp = NeuronParams::lif_ref(&LifRef { v_rest: -60.0, v_th: -50.0, v_reset: -60.0, tau: 20.0, tau_ref: 5.0, ..LifRef::brainpy_defaults() }, 0.1);
+    let outputs = [OutputParams::from(&Output::coba(0.0))];
+    let mut state = LifState::new(&vec![-60.0; n], 1);
     for g in state.gsyn.iter_mut() {
         *g = rng.random::<f32>() * 0.5;
     }
     let s = median_seconds(reps, || {
-        lif_update::lif_update(&lp, 1.0, &[0.0], &mut state);
+        lif::lif_update(&lp, 1.0, &outputs, None, &mut state);
     });
     println!("lif_update   {:>9} neurons   {:>9.1} us/step  {:.2} ns/neuron", n, s * 1e6, s * 1e9 / n as f64);
 }

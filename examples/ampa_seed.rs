@@ -3,19 +3,20 @@
 //! One spike-time neuron fires at 10, 30, 50 and 70 ms; an AMPA synapse (COBA, E = 0 mV) drives
 //! one `LifRef` neuron resting at -60 mV for 1000 steps of 0.1 ms. The example builds the network
 //! with the builder, checks it equals `examples/ampa_seed.json`, runs it on the best engine
-//! available, writes the traces as `.npy` (plus `summary.json`) into `out/ampa_seed/` and the
-//! three-panel figure of BrainPy's docs (conductance, current, V) as `out/ampa_seed/figure.png`.
+//! available (`api::open`: a hardware GPU, else the CPU engine), streams the traces as `.npy`
+//! (plus `summary.json`) into `out/ampa_seed_rs/` chunk by chunk, and draws the three-panel figure
+//! of BrainPy's docs (conductance, current, V) as `out/ampa_seed_rs/figure.png`.
 //!
 //! ```text
 //! cargo run --release --example ampa_seed
 //! ```
 
-use spikegpu::api::{self, BackendChoice};
-use spikegpu::model::builder::{Conn, NetworkBuilder};
-use spikegpu::model::{file, Coba, LifRef, Network, Synapse, VInit, Weights};
-use spikegpu::output::{OutputDir, Summary};
-use spikegpu::sim::{Chunk, RunStats};
+use spikegpu::api::{self, RunOptions};
+use spikegpu::model::{file, Coba, Conn, LifRef, Network, NetworkBuilder, Synapse, VInit, Weights};
+use spikegpu::runtime::output::{OutputDir, Summary};
+use spikegpu::runtime::MonitorData;
 use std::path::Path;
+use std::time::Instant;
 
 fn build() -> spikegpu::Result<Network> {
     let mut b = NetworkBuilder::new(0.1, 1000);
@@ -37,27 +38,39 @@ fn build() -> spikegpu::Result<Network> {
 fn main() -> spikegpu::Result<()> {
     let net = build()?;
     let json = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ampa_seed.json");
-    let from_file = file::load(&json)?;
-    assert_eq!(net, from_file, "the builder's network differs from the network file {}", json.display());
+    assert_eq!(net, file::load(&json)?, "the builder's network differs from the network file {}", json.display());
 
-    let traces = api::run(&net, BackendChoice::Auto)?;
-
-    // The same folder `spikegpu run` writes: one .npy per monitor, summary.json, figure.png.
-    let out = Path::new("out/ampa_seed");
-    let mut dir = OutputDir::create(out, &net)?;
-    dir.write_chunk(&Chunk { start: 0, steps: net.steps, data: traces.data().to_vec() })?;
-    let (g, current, v) = (traces.f32("g").unwrap(), traces.f32("current").unwrap(), traces.f32("V").unwrap());
-    spikegpu::plot::write_seed_figure(&dir.tmp_path().join("figure.png"), net.dt_f32(), g, current, v)?;
-    let stats = RunStats { spike_counts: traces.spike_counts().iter().map(|&(_, c)| c).collect() };
-    dir.finish(&Summary::new(&net, net.synapse_count(), traces.backend.clone(), &stats, traces.wall_seconds))?;
+    let opened = api::open(net, &RunOptions::default())?;
+    for note in &opened.notes {
+        eprintln!("notice: {note}");
+    }
+    let mut engine = opened.engine;
+    // The folder `spikegpu run` writes: one .npy per monitor, summary.json, figure.png. The
+    // monitors are also kept whole here, for the figure (three traces of 1000 values).
+    let out = Path::new("out/ampa_seed_rs");
+    let mut dir = OutputDir::create(out, &engine.plan().monitors, &[json.as_path()])?;
+    let mut kept: Vec<MonitorData> = spikegpu::runtime::Chunk::new(&engine.plan().monitors, 0, 0).data;
+    let start = Instant::now();
+    let stats = engine.run(api::DEFAULT_CHUNK_STEPS, &mut |c| {
+        dir.write_chunk(c)?;
+        kept.iter_mut().zip(&c.data).for_each(|(a, b)| a.extend(b));
+        Ok(())
+    })?;
+    let wall = start.elapsed().as_secs_f64();
+    let plan = engine.plan();
+    let trace = |name: &str| kept[plan.monitors.iter().position(|m| m.name == name).expect("monitor")].as_f32().expect("values").to_vec();
+    let (g, current, v) = (trace("g"), trace("current"), trace("V"));
+    spikegpu::runtime::plot::write_seed_figure(&dir.tmp_path().join("figure.png"), plan.dt, &g, &current, &v)?;
+    let summary = Summary::new(plan, engine.describe(), &stats, wall);
+    dir.finish(&summary)?;
 
     let (peak_step, peak_v) = v.iter().copied().enumerate().fold((0, f32::NEG_INFINITY), |a, (i, x)| if x > a.1 { (i, x) } else { a });
-    println!("ran {} steps of {} ms on {} ({})", net.steps, net.dt, traces.backend.device, traces.backend.backend);
+    println!("ran {} steps of {} ms on {} ({})", plan.steps, plan.dt_ms, summary.backend.device, summary.backend.backend);
     println!("wrote {}/{{g,V,current,current_used,spike}}.npy, summary.json and figure.png", out.display());
     println!(
         "peak V {peak_v:.3} mV at {:.1} ms (BrainPy's figure: about -56.19 mV at 76.7 ms); post spikes: {}",
-        net.time_of_step(peak_step),
-        traces.spike_count("post").unwrap_or(0)
+        plan.time(peak_step),
+        stats.spike_counts[1]
     );
     Ok(())
 }

@@ -43,3 +43,10 @@ cargo --version
 cargo test --release "$@"
 # the per-kernel benchmarks, shrunk, so they keep building and running
 SPIKEGPU_BENCH_SMALL=1 cargo bench --bench kernels
+# the Python package: built with `pip install .`, its tests and the BrainPy bridge's against
+# BrainPy itself (a failure to install BrainPy fails them)
+SPIKEGPU_REQUIRE_BRAINPY=1 bash scripts/test_python.sh
+# the GPU device check, prepared as for the lent machine and dry-run on this one's adapter: the
+# script and the files it carries are complete and every section runs
+bash scripts/device-check.sh prepare
+bash .device/device-check.sh run out/device-check-dry --dry-run

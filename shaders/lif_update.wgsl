@@ -31,8 +31,9 @@ struct LifParams {
 @group(1) @binding(7) var<storage, read_write> input: array<f32>;
 @group(1) @binding(8) var<storage, read_write> stamps: array<u32>;     // ring slots of width
 @group(1) @binding(9) var<storage, read_write> counts: array<atomic<u32>>;
-// per population 4 words: the first step with a NaN or infinity (u32 max: none), the neuron,
-// what (0: V, 1: input current, 2 + k: slot k's conductance), the value's bits
+// per population 4 words: the first step with a NaN or infinity (u32 max: none), the lowest
+// neuron (b * n + i) with one at that step (u32 max: none), what (0: V, 1: input current,
+// 2 + k: slot k's conductance) and the value's bits (from one thread of that step)
 @group(1) @binding(10) var<storage, read_write> nonfinite: array<atomic<u32>>;
 
 // NaN and the infinities have an all-ones exponent (WGSL has no isnan: test the bits)
@@ -90,8 +91,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
             value = i;
         }
         let base = 4u * p.count_slot;
-        if (atomicMin(&nonfinite[base], now.step) == 0xffffffffu) {
-            atomicStore(&nonfinite[base + 1u], idx);
+        // steps only grow, so a thread that finds the word at or above its step is of the first
+        // step with a non-finite value; the lowest neuron of that step wins the minimum
+        if (atomicMin(&nonfinite[base], now.step) >= now.step && atomicMin(&nonfinite[base + 1u], idx) > idx) {
             atomicStore(&nonfinite[base + 2u], what);
             atomicStore(&nonfinite[base + 3u], bitcast<u32>(value));
         }

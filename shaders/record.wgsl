@@ -1,11 +1,12 @@
 // One recorded step of one monitor: the picked neurons of every batch row into one row of its
-// chunk buffer (twin: src/cpu/reference/record.rs). Values are stored as raw 32-bit words: f32
-// bits or spike flags.
+// chunk buffer (twin: src/cpu/reference/record.rs). Values are stored as raw 32-bit words (f32
+// bits); spikes as bits, 32 neurons to a word (GeNN's recording buffers: a 32nd of the
+// readback), OR-ed into a row the engine clears at the start of each chunk.
 
 const MODE_COPY: u32 = 0u;    // fsrc[base + idx]
 const MODE_RING: u32 = 1u;    // fsrc[(step % ring) * n * batch + idx]: a group's newest output
-const MODE_SPIKE: u32 = 2u;   // usrc[idx] (LIF spike flags)
-const MODE_STAMP: u32 = 3u;   // usrc[(step % ring) * n * batch + idx] == step (a source's spikes)
+const MODE_SPIKE: u32 = 2u;   // usrc[idx] != 0 (LIF spike flags), as a bit
+const MODE_STAMP: u32 = 3u;   // usrc[(step % ring) * n * batch + idx] == step (a source's spikes), as a bit
 const MODE_CURRENT: u32 = 4u; // sum over slots k of output k of fsrc[k * n * batch + idx] at V = vsrc[idx]
 
 struct RecordParams {
@@ -29,7 +30,7 @@ struct RecordParams {
 @group(1) @binding(3) var<storage, read> vsrc: array<f32>;
 @group(1) @binding(4) var<storage, read> outputs: array<SlotOutput>;
 @group(1) @binding(5) var<storage, read> pick: array<u32>;
-@group(1) @binding(6) var<storage, read_write> out: array<u32>;
+@group(1) @binding(6) var<storage, read_write> out: array<atomic<u32>>;
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
@@ -47,6 +48,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     }
     let idx = b * p.n + neuron;
     let all = p.batch * p.n;
+    let row = now.step / p.every - (now.chunk_start + p.every - 1u) / p.every;
+    if (p.mode == MODE_SPIKE || p.mode == MODE_STAMP) {
+        var spiked: bool;
+        if (p.mode == MODE_SPIKE) {
+            spiked = usrc[idx] != 0u;
+        } else {
+            spiked = usrc[(now.step % p.ring) * all + idx] == now.step;
+        }
+        if (spiked) {
+            // words per batch row: ceil(pick_len / 32)
+            let per_row = (p.pick_len + 31u) / 32u;
+            atomicOr(&out[row * p.batch * per_row + b * per_row + k / 32u], 1u << (k % 32u));
+        }
+        return;
+    }
     var word = 0u;
     switch p.mode {
         case MODE_COPY: {
@@ -54,12 +70,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         }
         case MODE_RING: {
             word = bitcast<u32>(fsrc[(now.step % p.ring) * all + idx]);
-        }
-        case MODE_SPIKE: {
-            word = usrc[idx];
-        }
-        case MODE_STAMP: {
-            word = select(0u, 1u, usrc[(now.step % p.ring) * all + idx] == now.step);
         }
         default: {
             let v = vsrc[idx];
@@ -70,6 +80,5 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
             word = bitcast<u32>(i);
         }
     }
-    let row = now.step / p.every - (now.chunk_start + p.every - 1u) / p.every;
-    out[row * width + id] = word;
+    atomicStore(&out[row * width + id], word);
 }

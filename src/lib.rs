@@ -47,7 +47,7 @@ pub mod runtime;
 pub use api::{run, EngineChoice, RunOptions, Traces};
 pub use cpu::CpuEngine;
 pub use error::{Error, Result};
-pub use gpu::{adapters, GpuContext, GpuEngine, GpuOptions};
+pub use gpu::{adapters, probe, GpuContext, GpuEngine, GpuOptions};
 pub use model::{Network, NetworkBuilder};
 pub use plan::UpdateMode;
 pub use runtime::Engine;

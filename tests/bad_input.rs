@@ -76,7 +76,8 @@ fn unknown_neuron_model() {
 
 #[test]
 fn unknown_synapse_model() {
-    rejects(&with(|v| v["projections"][0]["synapse"]["model"] = json!("nmda")), "projections[0].synapse.model", "unknown synapse model \"nmda\"");
+    // (nmda, dual_expon, ... are known models now)
+    rejects(&with(|v| v["projections"][0]["synapse"]["model"] = json!("stdp")), "projections[0].synapse.model", "unknown synapse model \"stdp\"");
 }
 
 #[test]
@@ -86,7 +87,8 @@ fn unknown_connectivity_kind() {
 
 #[test]
 fn unknown_output_model() {
-    rejects(&with(|v| v["projections"][0]["output"]["model"] = json!("cuba")), "projections[0].output.model", "unknown output model \"cuba\"");
+    // (cuba and mg_block are known outputs now)
+    rejects(&with(|v| v["projections"][0]["output"]["model"] = json!("linear")), "projections[0].output.model", "unknown output model \"linear\"");
 }
 
 #[test]

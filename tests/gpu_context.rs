@@ -1,27 +1,14 @@
 //! Checks that a GPU device can be opened and runs WGSL correctly. On CI (or with
 //! `SPIKEGPU_REQUIRE_GPU=1`) a missing GPU is a failure, never a skip.
 
-use spikegpu::gpu::{context::gpu_required, GpuContext};
+mod common;
 
-/// Opens the context, or returns `None` when there is no GPU and none is required.
+use spikegpu::GpuContext;
+
+/// Opens the context, or returns `None` when there is no GPU and none is required (the one
+/// policy of `common::engines`).
 fn context_or_skip(test: &str) -> Option<GpuContext> {
-    match GpuContext::new() {
-        Ok(ctx) => {
-            eprintln!(
-                "{test}: using adapter {:?} on {}",
-                ctx.adapter_name(),
-                ctx.backend_name()
-            );
-            Some(ctx)
-        }
-        Err(e) if gpu_required() => {
-            panic!("{test}: a GPU is required here (CI or SPIKEGPU_REQUIRE_GPU=1) but: {e}")
-        }
-        Err(e) => {
-            println!("{test}: SKIPPED, no GPU available and none required: {e}");
-            None
-        }
-    }
+    common::has_gpu(test).then(common::engines::gpu_context)
 }
 
 const DOUBLE_WGSL: &str = r#"

@@ -26,12 +26,8 @@ fn events_list_exactly_the_dense_spikes() {
         let dir = scratch_dir(&format!("spike_events_{batch}"));
         let path = dir.join("net.json");
         std::fs::write(&path, net(batch)).unwrap();
-        let backends: &[&str] = if spikegpu::gpu::context::gpu_required() || spikegpu::gpu::GpuContext::new().is_ok() {
-            &["cpu", "gpu"]
-        } else {
-            &["cpu"]
-        };
-        for backend in backends {
+        for kind in engines("events_list_exactly_the_dense_spikes") {
+            let backend = kind.backend();
             let out = dir.join(format!("out_{backend}"));
             let status = cli().args(["run", "--quiet", "--backend", backend, "--out"]).arg(&out).arg(&path).status().unwrap();
             assert!(status.success(), "batch {batch}, {backend}: spikegpu run failed");

@@ -12,6 +12,7 @@ fn exp_poly(x_in: f32) -> f32 {
     p = p * r + 4.1665796e-2;
     p = p * r + 1.6666665e-1;
     p = p * r + 5.0000001e-1;
-    let y = p * (r * r) + r + 1.0;
+    // grouped as Mesa regroups `a + r + 1` (constants together), written so on both sides
+    let y = p * (r * r) + (r + 1.0);
     return y * bitcast<f32>(u32(i32(n) + 127) << 23u);
 }

@@ -17,7 +17,7 @@ struct SynapseParams {
     a: f32,          // DualExpon: what a spike adds to h; DualExponV2: A; NMDA: a
     d_r: f32,        // decay of g (NMDA: r_d = 1 / tau_decay, c unused)
     d_c: f32,
-    r_r: f32,        // the second state's decay (DualExpon h, DualExponV2 g_rise, NMDA x)
+    r_r: f32,        // the second state's decay (DualExpon h, DualExponV2 g_rise, NMDA x; Alpha: d_r again)
     r_c: f32,
     beta: f32,       // AMPA/GABAa
     alpha_t: f32,
@@ -47,8 +47,10 @@ fn dual_expon_step(s: SynapseParams, g: f32, h: f32, x: f32) -> vec2<f32> {
     return vec2<f32>(g + s.d_c * (-g * s.d_r + h), decay_step(s.r_r, s.r_c, h) + s.a * x);
 }
 
+// -g r + h r with r taken from two fields holding the same value (d_r, r_r): with one value the
+// driver factors it into (h - g) r, which rounds differently from the CPU
 fn alpha_step(s: SynapseParams, g: f32, h: f32, x: f32) -> vec2<f32> {
-    return vec2<f32>(g + s.d_c * (-g * s.d_r + h * s.d_r), decay_step(s.d_r, s.d_c, h) + x);
+    return vec2<f32>(g + s.d_c * (-g * s.d_r + h * s.r_r), decay_step(s.d_r, s.d_c, h) + x);
 }
 
 fn nmda_step(s: SynapseParams, g: f32, x: f32, spike: f32) -> vec2<f32> {

@@ -10,7 +10,8 @@ pub(crate) fn devices() -> Result<()> {
         return Ok(());
     }
     for (info, limits) in list {
-        println!("{} ({:?}, {:?}, driver {} {})", info.name, info.backend, info.device_type, info.driver, info.driver_info);
+        let software = if info.device_type == wgpu::DeviceType::Cpu { "; software: --backend auto runs the CPU engine instead" } else { "" };
+        println!("{} ({:?}, {:?}, driver {} {}{software})", info.name, info.backend, info.device_type, info.driver, info.driver_info);
         println!(
             "  max buffer {} MiB, max storage binding {} MiB, storage buffers per stage {}, workgroups per dimension {}",
             limits.max_buffer_size >> 20,

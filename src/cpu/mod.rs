@@ -254,7 +254,8 @@ impl CpuEngine {
                 let w = b * a.n;
                 let st = &mut self.accs[acc];
                 let y = &mut self.neurons[a.neuron].lif.gsyn[a.slot * w..(a.slot + 1) * w];
-                reference::post_synapse::post_synapse(&a.params, a.kind, 1.0 / a.scale, w, &mut st.acc, &mut st.states, y);
+                let (first, second) = st.states.split_at_mut(w);
+                fast::post_synapse::post_synapse(&a.params, a.kind, 1.0 / a.scale, &mut st.acc, first, second, y);
                 debug_assert!(a.kind == AccKind::PostAligned || plan.is_aggregate(acc));
             }
             Phase::NeuronUpdate { neuron } => {
@@ -262,8 +263,8 @@ impl CpuEngine {
                 let st = &mut self.neurons[neuron];
                 let (count, bad) = fast::lif::lif_update(&l.params, t, &self.outputs[neuron], l.i_ext.as_deref(), &mut st.lif);
                 self.spike_counts[l.pop] += count;
-                if bad && self.nonfinite[neuron].is_none() {
-                    let e = find_nonfinite(plan, neuron, &st.lif, i);
+                if let (Some(idx), None) = (bad, &self.nonfinite[neuron]) {
+                    let e = find_nonfinite(plan, neuron, &st.lif, i, idx);
                     match self.nonfinite_policy {
                         NonFinitePolicy::Stop => self.diverged = Some(e),
                         NonFinitePolicy::Record => self.nonfinite[neuron] = Some(e.to_string()),
@@ -273,7 +274,9 @@ impl CpuEngine {
                     let slots = st.lists.len();
                     let list = &mut st.lists[i % slots];
                     list.clear();
-                    list.extend(st.lif.spike.iter().enumerate().filter(|(_, &s)| s != 0).map(|(idx, _)| idx as u32));
+                    if count > 0 {
+                        spiking(&st.lif.spike, list);
+                    }
                 }
             }
         }
@@ -389,21 +392,42 @@ impl CpuEngine {
     }
 }
 
-/// Where population `neuron` holds its first non-finite value after step `step`: an input
+/// What is non-finite at neuron `idx` of population `neuron` after step `step`: an input
 /// conductance (the cause, named by projection) before the input current before V.
-fn find_nonfinite(plan: &Plan, neuron: usize, lif: &LifState, step: usize) -> crate::Error {
+fn find_nonfinite(plan: &Plan, neuron: usize, lif: &LifState, step: usize, idx: usize) -> crate::Error {
     let w = lif.v.len();
     for k in 0..plan.neurons[neuron].inputs.len() {
-        if let Some(idx) = lif.gsyn[k * w..(k + 1) * w].iter().position(|x| !x.is_finite()) {
-            return nonfinite_error(plan, neuron, NonFiniteVar::Slot(k), step, idx, lif.gsyn[k * w + idx]);
+        let g = lif.gsyn[k * w + idx];
+        if !g.is_finite() {
+            return nonfinite_error(plan, neuron, NonFiniteVar::Slot(k), step, idx, g);
         }
     }
-    if let Some(idx) = lif.input.iter().position(|x| !x.is_finite()) {
+    if !lif.input[idx].is_finite() {
         return nonfinite_error(plan, neuron, NonFiniteVar::Input, step, idx, lif.input[idx]);
     }
-    // V was reset to V_reset after an infinite value crossed the threshold; the input says so
-    let idx = lif.v.iter().position(|x| !x.is_finite()).unwrap_or(0);
-    nonfinite_error(plan, neuron, NonFiniteVar::V, step, idx, lif.v[idx])
+    // V itself: still non-finite (NaN, -inf), or +inf that crossed the threshold and was reset
+    let v = lif.v[idx];
+    nonfinite_error(plan, neuron, NonFiniteVar::V, step, idx, if v.is_finite() { f32::INFINITY } else { v })
+}
+
+/// Appends the indices of the nonzero flags to `list`, 64 flags at a time (few neurons spike in
+/// a step, so most blocks are skipped after one vectorized OR: AVX-512 where the CPU has it).
+#[multiversion::multiversion(targets = "simd")]
+fn spiking(flags: &[u32], list: &mut Vec<u32>) {
+    const BLOCK: usize = 64;
+    let mut chunks = flags.chunks_exact(BLOCK);
+    for (c, chunk) in chunks.by_ref().enumerate() {
+        if chunk.iter().fold(0, |a, &x| a | x) != 0 {
+            // the set flags as bits, then one step per spike rather than one per flag
+            let mut bits = chunk.iter().enumerate().fold(0u64, |m, (k, &x)| m | (((x != 0) as u64) << k));
+            while bits != 0 {
+                list.push((c * BLOCK) as u32 + bits.trailing_zeros());
+                bits &= bits - 1;
+            }
+        }
+    }
+    let base = flags.len() - chunks.remainder().len();
+    list.extend(chunks.remainder().iter().enumerate().filter(|(_, &s)| s != 0).map(|(k, _)| (base + k) as u32));
 }
 
 /// Lists of variable length, as one array: each list's length, then its items.
@@ -472,7 +496,7 @@ impl Engine for CpuEngine {
     }
 
     fn stats(&self) -> RunStats {
-        RunStats { spike_counts: self.spike_counts.clone(), nonfinite: self.nonfinite.iter().flatten().cloned().collect() }
+        RunStats { spike_counts: self.spike_counts.clone(), nonfinite: self.nonfinite.iter().flatten().cloned().collect(), ..Default::default() }
     }
 
     fn set_nonfinite(&mut self, policy: NonFinitePolicy) {

@@ -70,13 +70,13 @@ pub(crate) struct StateBuffers {
     /// One spike counter per LIF population.
     pub counts: wgpu::Buffer,
     /// Per LIF population 4 words: the first step with a non-finite value (`u32::MAX`: none),
-    /// the neuron, what, the value's bits (`lif_update.wgsl`).
+    /// the lowest neuron with one at that step, what, the value's bits (`lif_update.wgsl`).
     pub nonfinite: wgpu::Buffer,
 }
 
 /// The non-finite record of `n` populations with nothing found.
 pub(crate) fn nonfinite_init(n: usize) -> Vec<u32> {
-    (0..n.max(1)).flat_map(|_| [u32::MAX, 0, 0, 0]).collect()
+    (0..n.max(1)).flat_map(|_| [u32::MAX, u32::MAX, 0, 0]).collect()
 }
 
 /// A read-only placeholder for an unused binding (a storage binding may not be empty).
@@ -124,7 +124,8 @@ impl StateBuffers {
                 spike: ctx.zeroed_storage_buffer("spike", words(w), U::empty())?,
                 input: ctx.zeroed_storage_buffer("input", words(w), U::empty())?,
                 gsyn: ctx.zeroed_storage_buffer("gsyn", words(w * n.inputs.len()), U::empty())?,
-                outputs: ctx.storage_buffer_from("outputs", &outputs, U::empty())?,
+                // a population without inputs still binds an array of at least one element
+                outputs: if outputs.is_empty() { placeholder(ctx)? } else { ctx.storage_buffer_from("outputs", &outputs, U::empty())? },
                 i_ext: match &n.i_ext {
                     Some(x) => ctx.storage_buffer_from("I_ext", x, U::empty())?,
                     None => placeholder(ctx)?,

@@ -50,6 +50,9 @@ pub struct GpuContext {
     /// The limits the device was opened with (the adapter's own, not WebGPU's defaults), so
     /// sizing decisions can be made up front instead of failing in validation.
     pub limits: wgpu::Limits,
+    /// The optional features the device was opened with (timestamp queries where the adapter has
+    /// them).
+    pub features: wgpu::Features,
     errors: Arc<Mutex<Vec<String>>>,
 }
 
@@ -139,9 +142,11 @@ impl GpuContext {
 
         let adapter_info = adapter.get_info();
         let adapter_limits = adapter.limits();
+        // timestamps, to report the GPU's own time per step, where the adapter has them
+        let features = adapter.features() & (wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS);
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("spikegpu device"),
-            required_features: wgpu::Features::empty(),
+            required_features: features,
             required_limits: adapter_limits,
             ..Default::default()
         }))
@@ -171,6 +176,7 @@ impl GpuContext {
             queue,
             adapter_info,
             limits,
+            features,
             errors,
         })
     }

@@ -26,9 +26,19 @@ pub struct GpuOptions {
     pub chunk_steps: Option<usize>,
 }
 
+/// Words of one recorded row of monitor `m` on the device: one per value, or for spikes one bit
+/// per value (`record.wgsl`).
+fn row_words(m: &MonitorPlan) -> usize {
+    if m.spikes {
+        m.batch * crate::cpu::reference::record::spike_words(m.pick.len())
+    } else {
+        m.width()
+    }
+}
+
 /// One monitor's chunk buffer on the device.
 struct MonitorBuffer {
-    /// Rows of `width` words.
+    /// Rows of [`row_words`] words.
     buf: wgpu::Buffer,
     /// Offset of this monitor in a staging buffer.
     staging_offset: u64,
@@ -65,6 +75,13 @@ pub struct GpuEngine {
     nonfinite_policy: NonFinitePolicy,
     /// The first non-finite value found, per LIF population (`Record` policy: reported once).
     nonfinite: Vec<Option<String>>,
+    /// Timestamp queries (begin and end of each chunk's pass, per staging parity), when the
+    /// device has them, and the buffer they resolve into.
+    timestamps: Option<(wgpu::QuerySet, wgpu::Buffer)>,
+    /// Device nanoseconds, host encode seconds and dispatches recorded so far.
+    gpu_ns: f64,
+    encode_seconds: f64,
+    dispatches: u64,
     /// Buffers the bind groups reference.
     _keep: Vec<wgpu::Buffer>,
 }
@@ -90,13 +107,13 @@ impl GpuEngine {
         let mut staging_offset = 0;
         for m in &plan.monitors {
             let rows = m.rows_between(0, chunk_rows).max(1);
-            let buf = ctx.zeroed_storage_buffer(&format!("monitor {}", m.name), words(rows * m.width()), U::empty())?;
+            let buf = ctx.zeroed_storage_buffer(&format!("monitor {}", m.name), words(rows * row_words(m)), U::empty())?;
             let record = record_dispatch(&ctx, &kernels, &plan, &state, m, &buf, &mut keep)?;
             monitors.push(MonitorBuffer { buf, staging_offset, record });
-            staging_offset += words(rows * m.width());
+            staging_offset += words(rows * row_words(m));
         }
-        // then the spike counts, then the non-finite records
-        let staging_bytes = staging_offset + words(plan.neurons.len().max(1)) + words(4 * plan.neurons.len().max(1));
+        // then the spike counts, the non-finite records, and 2 timestamps
+        let staging_bytes = (staging_offset + words(plan.neurons.len().max(1)) + words(4 * plan.neurons.len().max(1))).next_multiple_of(8) + 16;
         ctx.check_buffer_size("monitor staging", staging_bytes)?;
         let staging = [0, 1].map(|i| {
             ctx.device.create_buffer(&wgpu::BufferDescriptor {
@@ -107,11 +124,26 @@ impl GpuEngine {
             })
         });
         let (step_tables, step_groups) = step_tables(&ctx, &kernels, chunk_rows)?;
+        let timestamps = ctx.features.contains(wgpu::Features::TIMESTAMP_QUERY).then(|| {
+            let set = ctx.device.create_query_set(&wgpu::QuerySetDescriptor { label: Some("chunk timestamps"), ty: wgpu::QueryType::Timestamp, count: 4 });
+            let buf = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("timestamps"),
+                // one resolve region per parity, each at an offset wgpu accepts
+                size: 2 * wgpu::QUERY_RESOLVE_BUFFER_ALIGNMENT,
+                usage: U::QUERY_RESOLVE | U::COPY_SRC,
+                mapped_at_creation: false,
+            });
+            (set, buf)
+        });
         ctx.take_errors()?;
         Ok(GpuEngine {
             spike_counts: vec![0; plan.populations.len()],
             nonfinite_policy: NonFinitePolicy::Stop,
             nonfinite: vec![None; plan.neurons.len()],
+            timestamps,
+            gpu_ns: 0.0,
+            encode_seconds: 0.0,
+            dispatches: 0,
             max_per_dim: ctx.limits.max_compute_workgroups_per_dimension,
             ctx,
             plan,
@@ -146,6 +178,7 @@ impl GpuEngine {
     /// Records and submits steps `start .. start + rows`, ending with a copy of the monitors
     /// into staging buffer `parity`, and asks for that buffer to be mapped once it is written.
     fn submit_chunk(&mut self, start: usize, rows: usize, parity: usize) -> InFlight {
+        let t0 = std::time::Instant::now();
         let table: Vec<u8> = (0..rows)
             .flat_map(|r| {
                 let i = start + r;
@@ -160,15 +193,29 @@ impl GpuEngine {
         self.ctx.queue.write_buffer(&self.step_tables[parity], 0, &table);
         let mut enc = self.ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("chunk") });
         enc.clear_buffer(&self.state.counts, 0, None);
-        {
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("steps"), timestamp_writes: None });
-            for r in 0..rows {
-                pass.set_bind_group(0, &self.step_groups[parity], &[(r as u64 * STEP_STRIDE) as u32]);
-                self.encode_step(&mut pass, start + r);
+        for (m, mb) in self.plan.monitors.iter().zip(&self.monitors) {
+            if m.spikes {
+                // spike bits are OR-ed into their rows
+                enc.clear_buffer(&mb.buf, 0, None);
             }
         }
+        {
+            let q = parity as u32 * 2;
+            let timestamp_writes = self.timestamps.as_ref().map(|(set, _)| wgpu::ComputePassTimestampWrites {
+                query_set: set,
+                beginning_of_pass_write_index: Some(q),
+                end_of_pass_write_index: Some(q + 1),
+            });
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("steps"), timestamp_writes });
+            let mut dispatches = 0;
+            for r in 0..rows {
+                pass.set_bind_group(0, &self.step_groups[parity], &[(r as u64 * STEP_STRIDE) as u32]);
+                dispatches += self.encode_step(&mut pass, start + r);
+            }
+            self.dispatches += dispatches;
+        }
         for (m, mb) in self.plan.monitors.iter().zip(&self.monitors) {
-            let bytes = words(m.rows_between(start, start + rows) * m.width());
+            let bytes = words(m.rows_between(start, start + rows) * row_words(m));
             if bytes > 0 {
                 enc.copy_buffer_to_buffer(&mb.buf, 0, &self.staging[parity], mb.staging_offset, bytes);
             }
@@ -177,7 +224,14 @@ impl GpuEngine {
         let pops = self.plan.neurons.len().max(1);
         enc.copy_buffer_to_buffer(&self.state.counts, 0, &self.staging[parity], counts_offset, words(pops));
         enc.copy_buffer_to_buffer(&self.state.nonfinite, 0, &self.staging[parity], counts_offset + words(pops), words(4 * pops));
+        if let Some((set, buf)) = &self.timestamps {
+            let q = parity as u32 * 2;
+            let at = parity as u64 * wgpu::QUERY_RESOLVE_BUFFER_ALIGNMENT;
+            enc.resolve_query_set(set, q..q + 2, buf, at);
+            enc.copy_buffer_to_buffer(buf, at, &self.staging[parity], self.timestamp_offset(), 16);
+        }
         let index = self.ctx.queue.submit([enc.finish()]);
+        self.encode_seconds += t0.elapsed().as_secs_f64();
         let (tx, rx) = futures_intrusive::channel::shared::oneshot_channel();
         self.staging[parity].slice(..).map_async(wgpu::MapMode::Read, move |r| {
             let _ = tx.send(r);
@@ -185,9 +239,11 @@ impl GpuEngine {
         InFlight { start, rows, parity, index, mapped: rx }
     }
 
-    /// Every phase's dispatches of step `i`, then the records of the monitors that record it.
-    fn encode_step(&self, pass: &mut wgpu::ComputePass, i: usize) {
+    /// Every phase's dispatches of step `i`, then the records of the monitors that record it;
+    /// returns how many it recorded.
+    fn encode_step(&self, pass: &mut wgpu::ComputePass, i: usize) -> u64 {
         let mut current = usize::MAX;
+        let mut count = 0;
         let mut run = |pass: &mut wgpu::ComputePass, d: &Dispatch| {
             let threads = match d.threads {
                 Threads::Fixed(n) => n,
@@ -206,6 +262,7 @@ impl GpuEngine {
             pass.set_bind_group(1, &d.bind_group, &[]);
             let (x, y) = kernels::workgroups(threads, self.max_per_dim);
             pass.dispatch_workgroups(x, y, 1);
+            count += 1;
         };
         for d in self.phases.iter().flatten() {
             run(pass, d);
@@ -215,10 +272,16 @@ impl GpuEngine {
                 run(pass, &mb.record);
             }
         }
+        count
+    }
+
+    /// Offset of the two timestamps in a staging buffer (8-byte aligned, after the records).
+    fn timestamp_offset(&self) -> u64 {
+        (self.counts_offset() + words(self.plan.neurons.len().max(1)) + words(4 * self.plan.neurons.len().max(1))).next_multiple_of(8)
     }
 
     fn counts_offset(&self) -> u64 {
-        self.plan.monitors.iter().map(|m| words(m.rows_between(0, self.chunk_rows).max(1) * m.width())).sum()
+        self.plan.monitors.iter().map(|m| words(m.rows_between(0, self.chunk_rows).max(1) * row_words(m))).sum()
     }
 
     /// Waits for a chunk's submission (only that one: the next chunk keeps the GPU busy
@@ -243,15 +306,29 @@ impl GpuEngine {
             let view = buf.slice(..).get_mapped_range().map_err(|e| Error::Gpu(format!("reading monitors back: {e:?}")))?;
             for (m, mb) in self.plan.monitors.iter().zip(&self.monitors) {
                 let a = mb.staging_offset as usize;
-                let n = m.rows_between(start, start + rows) * m.width();
-                let w: &[u32] = bytemuck::cast_slice(&view[a..a + 4 * n]);
-                chunk.data.push(if m.spikes { MonitorData::Spike(w.iter().map(|&x| x as u8).collect()) } else { MonitorData::F32(bytemuck::cast_slice(w).to_vec()) });
+                let n_rows = m.rows_between(start, start + rows);
+                let w: &[u32] = bytemuck::cast_slice(&view[a..a + 4 * n_rows * row_words(m)]);
+                chunk.data.push(if m.spikes {
+                    let mut flags = Vec::with_capacity(n_rows * m.width());
+                    for row in w.chunks_exact(row_words(m).max(1)).take(n_rows) {
+                        crate::cpu::reference::record::unpack_spike_bits(row, m.batch, m.pick.len(), &mut flags);
+                    }
+                    MonitorData::Spike(flags)
+                } else {
+                    MonitorData::F32(bytemuck::cast_slice(w).to_vec())
+                });
             }
             let c = self.counts_offset() as usize;
             let pops = self.plan.neurons.len();
             let counts: &[u32] = bytemuck::cast_slice(&view[c..c + 4 * pops]);
             for (l, &n) in counts.iter().enumerate() {
                 self.spike_counts[self.plan.neurons[l].pop] += n as u64;
+            }
+            if self.timestamps.is_some() {
+                let t = self.timestamp_offset() as usize;
+                let ticks: &[u64] = bytemuck::cast_slice(&view[t..t + 16]);
+                let period = self.ctx.queue.get_timestamp_period() as f64;
+                self.gpu_ns += ticks[1].saturating_sub(ticks[0]) as f64 * period;
             }
             let nf: &[u32] = bytemuck::cast_slice(&view[c + 4 * pops.max(1)..c + 4 * pops.max(1) + 16 * pops]);
             for (l, rec) in nf.chunks_exact(4).enumerate() {
@@ -444,7 +521,14 @@ impl Engine for GpuEngine {
     }
 
     fn stats(&self) -> RunStats {
-        RunStats { spike_counts: self.spike_counts.clone(), nonfinite: self.nonfinite.iter().flatten().cloned().collect() }
+        let steps = self.step.max(1) as f64;
+        RunStats {
+            spike_counts: self.spike_counts.clone(),
+            nonfinite: self.nonfinite.iter().flatten().cloned().collect(),
+            gpu_seconds: self.timestamps.as_ref().map(|_| self.gpu_ns * 1e-9),
+            encode_seconds: Some(self.encode_seconds),
+            dispatches_per_step: Some(self.dispatches as f64 / steps),
+        }
     }
 
     fn set_nonfinite(&mut self, policy: NonFinitePolicy) {

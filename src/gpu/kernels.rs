@@ -14,6 +14,10 @@ pub const WORKGROUP: u32 = 64;
 /// checks they agree).
 pub const GATHER_TILE: usize = 8;
 
+/// Rows per slice of the GPU's sliced (SELL) dense product: a warp on NVIDIA, so its 32 threads
+/// read 32 consecutive slots (`LANES` in `csr_gather.wgsl`; a test checks they agree).
+pub const GATHER_LANES: usize = 32;
+
 /// Stride of the per-step entries in the step table: the dynamic uniform offset alignment that
 /// every adapter accepts.
 pub const STEP_STRIDE: u64 = 256;
@@ -127,11 +131,13 @@ bindings! {
     GatherBindings for "csr_gather" {
         /// `GatherParams`.
         p: Uniform,
-        /// Row offsets of this slice.
-        indptr: Read,
-        /// Pre neuron per synapse.
-        indices: Read,
-        /// Per-synapse weights (or a placeholder).
+        /// `slices + 1` first columns of this dispatch's slices, relative to the first.
+        slice_ptr: Read,
+        /// Per lane, (post row or `u32::MAX`, row length).
+        lanes: Read,
+        /// Pre neuron per slot (two 16-bit ones per word when `narrow`).
+        slots: Read,
+        /// Per-slot weights (or a placeholder).
         weights: Read,
         /// The pre group's output ring.
         hist: Read,

@@ -50,6 +50,70 @@ pub(crate) fn row_slices(indptr: &[u32], max: usize) -> std::result::Result<Vec<
     Ok(out)
 }
 
+/// One dispatch's range of a projection's SELL-32 layout ([`crate::plan::sell`]), as uploaded.
+pub(crate) struct SellRange {
+    /// Slices in the range.
+    pub slices: usize,
+    /// `slices + 1` first columns, relative to the range's first slice.
+    pub slice_ptr: Vec<u32>,
+    /// Per lane `[post row or u32::MAX, row length]`.
+    pub lanes: Vec<[u32; 2]>,
+    /// Pre neuron per slot; with `narrow`, two 16-bit ones per word (slot `q` in the low half of
+    /// word `q / 2` when `q` is even).
+    pub slots: Vec<u32>,
+    /// Whether the indices are 16-bit (the pre population has at most 65,536 neurons).
+    pub narrow: bool,
+    /// Per-slot weights, or `None` for a shared weight.
+    pub weights: Option<Vec<f32>>,
+}
+
+/// The SELL-32 layout of a post-major CSR, cut into consecutive slice ranges whose slots fit
+/// `max_bytes` per binding; `Err((row, bytes))` names the longest post row of a slice that alone
+/// does not fit, and the bytes that slice needs (32 rows padded to that row's length).
+pub(crate) fn sell_ranges(indptr: &[u32], indices: &[u32], weights: &PlanWeights, n_pre: usize, max_bytes: u64) -> std::result::Result<Vec<SellRange>, (usize, u64)> {
+    let layout = crate::plan::sell::SellLayout::new(indptr, GATHER_LANES);
+    let narrow = n_pre <= 1 << 16;
+    let idx = layout.scatter(indptr, indices, 0u32);
+    let w = match weights {
+        PlanWeights::PerSynapse(w) => Some(layout.scatter(indptr, w, 0.0f32)),
+        PlanWeights::Shared(_) => None,
+    };
+    // bytes per slot of the largest binding (indices or weights)
+    let per_slot = if w.is_some() { 4 } else if narrow { 2 } else { 4 };
+    let max_slots = ((max_bytes / per_slot) as usize / GATHER_LANES).max(1);
+    let mut out = Vec::new();
+    let mut s0 = 0;
+    while s0 < layout.slices() {
+        let mut s1 = s0;
+        while s1 < layout.slices() && (layout.slice_ptr[s1 + 1] - layout.slice_ptr[s0]) as usize <= max_slots {
+            s1 += 1;
+        }
+        if s1 == s0 {
+            let lanes = &layout.row[s0 * GATHER_LANES..(s0 + 1) * GATHER_LANES];
+            let longest = (0..GATHER_LANES).max_by_key(|&l| layout.len[s0 * GATHER_LANES + l]).unwrap_or(0);
+            let width = (layout.slice_ptr[s0 + 1] - layout.slice_ptr[s0]) as u64;
+            return Err((lanes[longest] as usize, width * GATHER_LANES as u64 * per_slot));
+        }
+        let (q0, q1) = (layout.slice_ptr[s0] as usize * GATHER_LANES, layout.slice_ptr[s1] as usize * GATHER_LANES);
+        let slots = if narrow {
+            // q0 is a multiple of 32: pairs never straddle ranges
+            idx[q0..q1].chunks(2).map(|c| c[0] | c.get(1).map_or(0, |&hi| hi << 16)).collect()
+        } else {
+            idx[q0..q1].to_vec()
+        };
+        out.push(SellRange {
+            slices: s1 - s0,
+            slice_ptr: layout.slice_ptr[s0..=s1].iter().map(|&x| x - layout.slice_ptr[s0]).collect(),
+            lanes: (s0 * GATHER_LANES..s1 * GATHER_LANES).map(|l| [layout.row[l], layout.len[l]]).collect(),
+            slots,
+            narrow,
+            weights: w.as_ref().map(|w| w[q0..q1].to_vec()),
+        });
+        s0 = s1;
+    }
+    Ok(out)
+}
+
 /// One slice of a projection's matrix on the device.
 pub(crate) struct Slice {
     /// First row.
@@ -169,34 +233,55 @@ impl ProgramBuilder<'_> {
         let pp = &plan.projections[proj];
         let Product::Gather { group } = pp.product else { unreachable!("the plan pairs phases and products") };
         let batch = plan.batch;
-        let (slices, weights) = self.slices(proj, m, "synapses onto post neuron")?;
+        let shared_w = match m.weights {
+            PlanWeights::Shared(w) => Some(w),
+            PlanWeights::PerSynapse(_) => None,
+        };
+        let ranges = sell_ranges(&m.csr.indptr, &m.csr.indices, &m.weights, pp.n_pre, self.binding_limit).map_err(|(r, bytes)| Error::ResourceLimit {
+            what: format!(
+                "projection \"{}\": the 32 post neurons sliced with post neuron {r} ({} synapses)",
+                plan.projection_names[proj],
+                m.csr.indptr[r + 1] - m.csr.indptr[r]
+            ),
+            requested: bytes,
+            available: self.binding_limit,
+        })?;
+        drop(m);
         let mut out = Vec::new();
-        for s in slices {
+        for r in ranges {
             let params = GatherParams {
-                rows: s.rows as u32,
-                row_start: s.r0 as u32,
+                slices: r.slices as u32,
                 n_pre: pp.n_pre as u32,
                 n_post: pp.n_post as u32,
                 batch: batch as u32,
                 read_offset: pp.read_offset as u32,
                 history: plan.groups[group].history as u32,
                 out_base: (pp.slot * batch * pp.n_post) as u32,
-                per_synapse: matches!(weights, PlanWeights::PerSynapse(_)) as u32,
-                shared_w: if let PlanWeights::Shared(w) = weights { w } else { 0.0 },
+                per_synapse: shared_w.is_none() as u32,
+                narrow: r.narrow as u32,
+                shared_w: shared_w.unwrap_or(0.0),
                 ..Default::default()
             };
             let p = self.uniform("gather params", &params)?;
+            let sp = self.ctx.storage_buffer_from("slice_ptr", &r.slice_ptr, U::empty())?;
+            let lanes = self.ctx.storage_buffer_from("lanes", &r.lanes, U::empty())?;
+            let slots = self.ctx.storage_buffer_from("slots", &r.slots, U::empty())?;
+            let weights = match &r.weights {
+                Some(w) => self.ctx.storage_buffer_from("weights", w, U::empty())?,
+                None => placeholder(self.ctx)?,
+            };
             let b = GatherBindings {
                 p: &p,
-                indptr: &s.indptr,
-                indices: &s.indices,
-                weights: &s.weights,
+                slice_ptr: &sp,
+                lanes: &lanes,
+                slots: &slots,
+                weights: &weights,
                 hist: &state.groups[group].ring,
                 gsyn: &state.neurons[pp.neuron].gsyn,
             };
-            // one thread sums a tile of batch rows
-            out.push(self.dispatch(&b, Threads::Fixed((s.rows * batch.div_ceil(GATHER_TILE)) as u64)));
-            self.keep.extend([p, s.indptr, s.indices, s.weights]);
+            // one thread per lane and tile of batch rows
+            out.push(self.dispatch(&b, Threads::Fixed((r.slices * GATHER_LANES * batch.div_ceil(GATHER_TILE)) as u64)));
+            self.keep.extend([p, sp, lanes, slots, weights]);
         }
         Ok(out)
     }

@@ -6,6 +6,8 @@
 use crate::plan::{AccKind, NeuronParams, OutputParams, SynParams};
 
 /// A host mirror of a WGSL struct.
+// only the layout test (src/gpu/tests/layout.rs) asks a struct for its fields
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) trait GpuStruct: bytemuck::Pod {
     /// The WGSL struct's name.
     const WGSL: &'static str;
@@ -107,7 +109,9 @@ impl SynapseParams {
             }
             SynParams::Alpha(d) => {
                 s.model = model::ALPHA;
-                (s.d_r, s.d_c) = (d.r, d.c);
+                // r twice: `alpha_step` multiplies g and h by different fields so the shader
+                // compiler cannot factor `-g r + h r` into `(h - g) r` (other rounding)
+                (s.d_r, s.d_c, s.r_r) = (d.r, d.c, d.r);
             }
             SynParams::Nmda { a, r_d, x } => {
                 s.model = model::NMDA;
@@ -192,10 +196,8 @@ gpu_struct! {
 gpu_struct! {
     /// `GatherParams` in `csr_gather.wgsl`.
     GatherParams {
-        /// Post rows in this dispatch's slice.
-        rows: u32,
-        /// First post row of this slice.
-        row_start: u32,
+        /// SELL-32 slices in this dispatch.
+        slices: u32,
         /// Number of pre neurons.
         n_pre: u32,
         /// Number of post neurons.
@@ -210,6 +212,8 @@ gpu_struct! {
         out_base: u32,
         /// 1 to read per-synapse weights, 0 to use `shared_w`.
         per_synapse: u32,
+        /// 1: two 16-bit pre indices per word of `slots`.
+        narrow: u32,
         /// The weight of every synapse when `per_synapse` is 0.
         shared_w: f32,
         /// Padding.

@@ -235,7 +235,7 @@ impl Conn {
 /// A population as the builder keeps it: generated sources expand at [`NetworkBuilder::build`],
 /// when `dt`, `steps` and `batch` are final.
 #[derive(Clone, Debug)]
-enum PopSpec {
+pub(crate) enum PopSpec {
     Model(NeuronModel),
     /// `docs/FORMAT-generators.md`: neuron `i` fires at steps `phase_offset + (i mod period) + period j`.
     Regular { period_steps: usize, phase_offset: usize },
@@ -244,30 +244,30 @@ enum PopSpec {
 }
 
 #[derive(Clone, Debug)]
-struct PopEntry {
-    name: String,
-    size: usize,
-    spec: PopSpec,
-    i_ext: Option<IExt>,
+pub(crate) struct PopEntry {
+    pub(crate) name: String,
+    pub(crate) size: usize,
+    pub(crate) spec: PopSpec,
+    pub(crate) i_ext: Option<IExt>,
 }
 
 #[derive(Clone, Debug)]
-struct ProjEntry {
-    name: String,
-    pre: PopRef,
-    post: PopRef,
-    synapse: Synapse,
-    align: Align,
-    delay_ms: Option<f64>,
-    conn: Conn,
-    weights: Weights,
-    output: Output,
+pub(crate) struct ProjEntry {
+    pub(crate) name: String,
+    pub(crate) pre: PopRef,
+    pub(crate) post: PopRef,
+    pub(crate) synapse: Synapse,
+    pub(crate) align: Align,
+    pub(crate) delay_ms: Option<f64>,
+    pub(crate) conn: Conn,
+    pub(crate) weights: Weights,
+    pub(crate) output: Output,
 }
 
 /// What a monitor records: a handle, or a target named as in a file (`"post.V"`), resolved when
 /// the network is built.
 #[derive(Clone, Debug)]
-enum MonTarget {
+pub(crate) enum MonTarget {
     Ref(TargetRef),
     Named(String),
 }
@@ -275,11 +275,11 @@ enum MonTarget {
 /// A monitor being described; the chainable options of [`NetworkBuilder::monitor`].
 #[derive(Clone, Debug)]
 pub struct MonitorSpec {
-    name: String,
-    target: MonTarget,
-    format: MonitorFormat,
-    neurons: Selection,
-    every: usize,
+    pub(crate) name: String,
+    pub(crate) target: MonTarget,
+    pub(crate) format: MonitorFormat,
+    pub(crate) neurons: Selection,
+    pub(crate) every: usize,
 }
 
 impl MonitorSpec {
@@ -312,12 +312,12 @@ impl MonitorSpec {
 #[derive(Clone, Debug)]
 pub struct NetworkBuilder {
     id: u64,
-    dt: f64,
-    steps: usize,
-    batch: usize,
-    populations: Vec<PopEntry>,
-    projections: Vec<ProjEntry>,
-    monitors: Vec<MonitorSpec>,
+    pub(crate) dt: f64,
+    pub(crate) steps: usize,
+    pub(crate) batch: usize,
+    pub(crate) populations: Vec<PopEntry>,
+    pub(crate) projections: Vec<ProjEntry>,
+    pub(crate) monitors: Vec<MonitorSpec>,
 }
 
 impl NetworkBuilder {
@@ -344,6 +344,11 @@ impl NetworkBuilder {
     /// Sets the batch size in place (see [`NetworkBuilder::batch`]).
     pub fn set_batch(&mut self, n: usize) {
         self.batch = n;
+    }
+
+    /// Sets the number of steps (generated sources expand over the new length when built).
+    pub fn set_steps(&mut self, steps: usize) {
+        self.steps = steps;
     }
 
     /// BrainPy's `SpikeTimeGroup(size, indices, times)`: neuron `indices[k]` fires at

@@ -253,7 +253,21 @@ fn v_init(o: &Obj) -> Result<VInit> {
                 .collect::<Result<_>>()?,
         ),
         Value::Array(a) => VInit::PerNeuron(numbers(a, &o.sub("V_init"))?),
-        _ => return Err(Error::invalid(o.sub("V_init"), "must be a number, [n] or [batch][n]")),
+        Value::Object(_) => {
+            let g = o.obj("V_init")?;
+            g.allow(&["normal", "seed"])?;
+            let ms = g.array("normal")?;
+            if ms.len() != 2 {
+                return Err(Error::invalid(g.sub("normal"), "must be [mean, sd] (mV)"));
+            }
+            let ms = numbers(ms, &g.sub("normal"))?;
+            let seed = match g.opt("seed") {
+                None => 0,
+                Some(_) => whole(&g, "seed")?,
+            };
+            VInit::Normal { mean: ms[0], sd: ms[1], seed }
+        }
+        _ => return Err(Error::invalid(o.sub("V_init"), "must be a number, [n], [batch][n] or {\"normal\": [mean, sd], \"seed\": s}")),
     })
 }
 

@@ -179,6 +179,25 @@ pub fn fixed_prob(n_pre: usize, n_post: usize, k: usize, seed: u64, include_self
     Csr { n_rows: n_pre, n_cols: n_post, indptr, indices }
 }
 
+/// `n` values drawn from a normal distribution of `mean` and standard deviation `sd`, from
+/// `seed`: value `k` is drawn by block `k / NEURONS_PER_BLOCK`'s RNG (Box-Muller on two
+/// uniform draws), so the values do not depend on the thread count and any block can be drawn
+/// alone (a process that holds only some neurons draws the same values for them).
+pub fn normal(n: usize, mean: f32, sd: f32, seed: u64) -> Vec<f32> {
+    let mut out = vec![0.0f32; n];
+    out.par_chunks_mut(NEURONS_PER_BLOCK).enumerate().for_each(|(b, chunk)| {
+        // a stream apart from the Poisson sources' (which use streams 0, 1, ...)
+        let mut rng = block_rng(seed, b + (1 << 40));
+        for x in chunk {
+            let u1: f64 = 1.0 - rng.random::<f64>(); // (0, 1]
+            let u2: f64 = rng.random();
+            let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+            *x = (mean as f64 + sd as f64 * z) as f32;
+        }
+    });
+    out
+}
+
 /// The spike time, in ms, that fires at exactly `step` under the rule "first step `i` with
 /// `f32(i)*f32(dt) >= time`": the step's own time `f32(step)*f32(dt)`. `None` when f32 cannot
 /// tell the step from its predecessor (steps beyond about 2^24).
@@ -302,6 +321,19 @@ mod tests {
             assert_eq!(row.len(), k, "row {r}");
             assert!(row.windows(2).all(|w| w[0] < w[1]), "row {r} not strictly ascending (distinct)");
         }
+    }
+
+    #[test]
+    fn normal_has_its_moments_and_does_not_depend_on_threads() {
+        let a = in_pool(1, || normal(100_000, -55.0, 2.0, 7));
+        let b = in_pool(2, || normal(100_000, -55.0, 2.0, 7));
+        assert_eq!(a, b);
+        let m = a.iter().map(|&x| x as f64).sum::<f64>() / a.len() as f64;
+        let v = a.iter().map(|&x| (x as f64 - m).powi(2)).sum::<f64>() / a.len() as f64;
+        // standard errors: 2/sqrt(1e5) = 0.006 for the mean, about 0.02 for the sd
+        assert!((m + 55.0).abs() < 0.03, "mean {m}");
+        assert!((v.sqrt() - 2.0).abs() < 0.05, "sd {}", v.sqrt());
+        assert_ne!(normal(10, 0.0, 1.0, 1), normal(10, 0.0, 1.0, 2));
     }
 
     #[test]
@@ -504,9 +536,11 @@ mod tests {
         }
     }
 
+    /// Times the generation of 1e8 synapses: a measurement, not a check (a time bound would fail
+    /// on a loaded machine and pass on a slow one), so it is run by hand:
     /// `cargo test --release --lib generate::tests::time_1e8 -- --ignored --nocapture`
     #[test]
-    #[ignore]
+    #[ignore = "a timing measurement, run by hand (see the doc comment)"]
     fn time_1e8() {
         for &(n_pre, n_post, prob) in
             &[(100_000usize, 100_000usize, 0.01f64), (10_000, 10_000, 0.01), (100_000, 10_000, 0.01)]

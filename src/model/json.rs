@@ -11,6 +11,7 @@ fn v_init(v: &VInit) -> Value {
         VInit::Scalar(x) => json!(x),
         VInit::PerNeuron(v) => json!(v),
         VInit::PerBatch(rows) => json!(rows),
+        VInit::Normal { mean, sd, seed } => json!({"normal": [mean, sd], "seed": seed}),
     }
 }
 
@@ -136,7 +137,8 @@ mod tests {
         let text = r#"{"dt": 0.05, "steps": 20, "batch": 2, "populations": [
             {"name": "s", "model": "poisson", "size": 5, "rate_hz": 500, "seed": 3, "per_row": true},
             {"name": "a", "model": "lif", "size": 4, "I_ext": [1, 2, 3, 4]},
-            {"name": "b", "model": "lif_ref", "size": 4, "tau_ref": 2, "I_ext": 5, "V_init": [[1, 2, 3, 4], [5, 6, 7, 8]]}],
+            {"name": "b", "model": "lif_ref", "size": 4, "tau_ref": 2, "I_ext": 5, "V_init": [[1, 2, 3, 4], [5, 6, 7, 8]]},
+            {"name": "c", "model": "lif_ref", "size": 3, "V_init": {"normal": [-55, 2], "seed": 9}}],
           "projections": [
             {"name": "p1", "pre": "s", "post": "a", "synapse": {"model": "dual_expon", "A": 2}, "connectivity": {"kind": "fixed_prob", "prob": 0.5, "seed": 1},
              "weight": 0.5, "output": {"model": "cuba"}, "delay": 0.3},

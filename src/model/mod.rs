@@ -6,10 +6,12 @@
 
 pub mod builder;
 pub mod csr;
+pub mod estimate;
 pub mod file;
 pub mod generate;
 mod json;
 pub(crate) mod validate;
+pub mod warnings;
 
 pub use builder::{Conn, NetworkBuilder, PopRef, ProjRef, TargetRef};
 pub use csr::Csr;
@@ -131,6 +133,17 @@ pub enum VInit {
     PerNeuron(Vec<f32>),
     /// One row of per-neuron values per batch copy.
     PerBatch(Vec<Vec<f32>>),
+    /// Drawn from a normal distribution (BrainPy's `bp.init.Normal(mean, sd)`), reproducibly
+    /// from `seed`, independently for every neuron of every batch row
+    /// ([`generate::normal`]).
+    Normal {
+        /// Mean, mV.
+        mean: f32,
+        /// Standard deviation, mV.
+        sd: f32,
+        /// RNG seed.
+        seed: u64,
+    },
 }
 
 /// A constant input current (BrainPy's `update(x)` argument): one value, or one per neuron.

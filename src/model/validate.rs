@@ -103,6 +103,10 @@ pub(crate) fn check_names(populations: &[super::Population], projections: &[supe
 fn check_v_init(path: &str, v_init: &VInit, size: usize, batch: usize) -> Result<()> {
     match v_init {
         VInit::Scalar(v) => finite(format!("{path}.V_init"), *v),
+        VInit::Normal { mean, sd, .. } => {
+            finite(format!("{path}.V_init.normal[0]"), *mean)?;
+            non_negative(&format!("{path}.V_init.normal[1]"), *sd)
+        }
         VInit::PerNeuron(v) => {
             if v.len() != size {
                 return Err(Error::invalid(format!("{path}.V_init"), format!("has {} values, expected {size} (one per neuron)", v.len())));

@@ -249,16 +249,8 @@ pub struct NeuronParams {
 impl NeuronParams {
     /// A `LifRef` population's parameters at step `dt`.
     pub fn lif_ref(l: &LifRef, dt: f32) -> Self {
-        NeuronParams {
-            v_rest: l.v_rest,
-            v_th: l.v_th,
-            v_reset: l.v_reset,
-            r: l.r,
-            inv_tau: 1.0 / l.tau,
-            dt_phi: dt_phi(dt, -1.0 / l.tau),
-            tau_ref: l.tau_ref,
-            refractory: true,
-        }
+        let lif = Lif { v_rest: l.v_rest, v_th: l.v_th, v_reset: l.v_reset, tau: l.tau, r: l.r, v_init: crate::model::VInit::Scalar(0.0) };
+        NeuronParams { tau_ref: l.tau_ref, refractory: true, ..NeuronParams::lif(&lif, dt) }
     }
 
     /// A `Lif` population's parameters at step `dt`.

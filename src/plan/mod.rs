@@ -13,6 +13,7 @@
 pub mod derived;
 pub mod monitors;
 pub mod schedule;
+pub mod sell;
 
 use crate::error::Result;
 use crate::model::{Align, Csr, Monitor, Network, NeuronModel, Selection, SpikeTimes, SynState, Synapse, Target, Weights};
@@ -505,6 +506,7 @@ impl Plan {
             }
         }
         let schedule = c.schedule(&projections);
+        let synapses = projections.iter().map(|p| p.nnz as u64).sum();
         let Compiler { pops, sources, neurons, groups, accumulators, notes, .. } = c;
         Ok(Plan {
             mode,
@@ -522,7 +524,8 @@ impl Plan {
             projections,
             schedule,
             monitors,
-            synapses: net.synapse_count(),
+            // counted from the plan: a consumed network's matrices have moved out already
+            synapses,
             notes,
         })
     }
@@ -535,6 +538,7 @@ fn expand_v_init(v: &crate::model::VInit, batch: usize, n: usize) -> Vec<f32> {
         VInit::Scalar(v) => vec![*v; batch * n],
         VInit::PerNeuron(v) => (0..batch).flat_map(|_| v.iter().copied()).collect(),
         VInit::PerBatch(rows) => rows.iter().flat_map(|r| r.iter().copied()).collect(),
+        VInit::Normal { mean, sd, seed } => crate::model::generate::normal(batch * n, *mean, *sd, *seed),
     }
 }
 
@@ -598,6 +602,22 @@ impl Compiler<'_> {
         self.groups.len() - 1
     }
 
+    /// A new accumulator-fed state of `synapse` onto population `neuron`, bound to input `slot`
+    /// (its fixed-point scale is set once every projection feeding it is known).
+    fn accumulator(&mut self, neuron: usize, synapse: &Synapse, kind: AccKind, slot: usize) -> usize {
+        self.accumulators.push(AccPlan {
+            neuron,
+            n: self.neurons[neuron].n,
+            synapse: *synapse,
+            params: SynParams::new(synapse, self.dt),
+            kind,
+            slot,
+            states: acc_states(synapse),
+            scale: 1.0,
+        });
+        self.accumulators.len() - 1
+    }
+
     /// Makes sure the pre population's spikes of `offset` steps ago can be read.
     fn need_ring(&mut self, pre: PopSlot, offset: usize) {
         match pre {
@@ -647,17 +667,7 @@ impl Compiler<'_> {
                     }
                     None => {
                         let slot = new_slot(&mut self.neurons);
-                        self.accumulators.push(AccPlan {
-                            neuron,
-                            n: self.neurons[neuron].n,
-                            synapse: p.synapse,
-                            params,
-                            kind: AccKind::PostAligned,
-                            slot,
-                            states: acc_states(&p.synapse),
-                            scale: 1.0,
-                        });
-                        self.accumulators.len() - 1
+                        self.accumulator(neuron, &p.synapse, AccKind::PostAligned, slot)
                     }
                 };
                 let slot = self.accumulators[acc].slot;
@@ -666,17 +676,7 @@ impl Compiler<'_> {
             }
             Align::Pre if self.mode == UpdateMode::Event && params.is_linear() => {
                 let slot = new_slot(&mut self.neurons);
-                self.accumulators.push(AccPlan {
-                    neuron,
-                    n: self.neurons[neuron].n,
-                    synapse: p.synapse,
-                    params,
-                    kind: AccKind::Aggregate,
-                    slot,
-                    states: acc_states(&p.synapse),
-                    scale: 1.0,
-                });
-                let acc = self.accumulators.len() - 1;
+                let acc = self.accumulator(neuron, &p.synapse, AccKind::Aggregate, slot);
                 let (product, matrix) = scatter(self, acc, conn, weights);
                 (product, matrix, slot)
             }

@@ -171,6 +171,27 @@ impl MonitorPlan {
         }
     }
 
+    /// Appends the spikes of one chunk's flags (`rows` recorded rows from the chunk starting at
+    /// step `chunk_start`, as an engine hands them over) to `out` as the rows of a
+    /// `<pop>.spike_events` file: `(step, neuron)`, or `(step, batch row, neuron)` when batched,
+    /// in step order; returns how many it appended.
+    pub fn append_events(&self, chunk_start: usize, flags: &[u8], out: &mut Vec<i32>) -> u64 {
+        let (batch, n) = (self.batch, self.pick.len());
+        // the first recorded step of this chunk
+        let first = chunk_start.div_ceil(self.every);
+        let mut count = 0;
+        for (k, _) in flags.iter().enumerate().filter(|(_, &s)| s != 0) {
+            let (row, b, j) = (first + k / (batch * n), (k / n) % batch, k % n);
+            out.push(self.step_of_row(row) as i32);
+            if batch > 1 {
+                out.push(b as i32);
+            }
+            out.push(self.pick.neuron(j) as i32);
+            count += 1;
+        }
+        count
+    }
+
     /// Bytes of one recorded step on the device (4 per value: f32 bits or spike words).
     pub fn row_bytes(&self) -> u64 {
         4 * self.width() as u64

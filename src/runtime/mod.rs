@@ -2,6 +2,7 @@
 //! to a sink (the `.npy` writers, a test, a figure), so memory never holds a whole run.
 
 pub mod checkpoint;
+pub mod compare;
 pub mod output;
 pub mod plot;
 pub mod progress;
@@ -97,6 +98,14 @@ pub struct RunStats {
     /// Non-finite values found while [`NonFinitePolicy::Record`] let the run go on: the first
     /// one of each population (as [`crate::Error::NonFinite`] would have named it).
     pub nonfinite: Vec<String>,
+    /// GPU engine: the device's own time for the steps run, from timestamp queries (`None`
+    /// where the adapter has none, and on the CPU).
+    pub gpu_seconds: Option<f64>,
+    /// GPU engine: host time spent recording and submitting the steps' commands.
+    pub encode_seconds: Option<f64>,
+    /// GPU engine: compute dispatches recorded, per step (phases whose work is empty that step,
+    /// such as a source without events, are skipped).
+    pub dispatches_per_step: Option<f64>,
 }
 
 /// What an engine does when a LIF population's V, input current or an input conductance

@@ -759,7 +759,7 @@ mod tests {
     /// Writes the synthetic figure to /tmp/plot_check.png for a look by eye:
     /// `cargo test plot::tests::render_for_inspection -- --ignored`.
     #[test]
-    #[ignore]
+    #[ignore = "writes a figure for a person to look at; there is nothing in it to assert"]
     fn render_for_inspection() {
         figure(Path::new("/tmp/plot_check.png")).unwrap();
         let g: Vec<f32> = (0..3000)

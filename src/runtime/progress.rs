@@ -38,6 +38,8 @@ enum Mode {
 pub struct Progress {
     total: u64,
     pos: u64,
+    /// Where this process started (a resumed run): rates count from here.
+    first: u64,
     mode: Mode,
     start: Instant,
     /// Calls left before the next read of the clock.
@@ -62,6 +64,7 @@ impl Progress {
         Progress {
             total: total_steps,
             pos: 0,
+            first: 0,
             mode,
             start: now,
             countdown: 1,
@@ -69,6 +72,18 @@ impl Progress {
             last_check: now,
             finished: false,
         }
+    }
+
+    /// A run resumed at step `steps_done`: the position starts there, and steps/s and the ETA
+    /// count only the steps this process runs.
+    pub fn resumed_at(mut self, steps_done: u64) -> Progress {
+        self.pos = steps_done;
+        self.first = steps_done;
+        if let Mode::Bar(bar, _) = &self.mode {
+            bar.set_position(steps_done);
+            bar.reset_eta();
+        }
+        self
     }
 
     /// Records that `steps_done` steps are done. O(1): mostly a store and a decrement.
@@ -99,7 +114,7 @@ impl Progress {
             }
             Mode::Lines(last) => {
                 if last.is_some() {
-                    let rate = rate(self.pos, elapsed);
+                    let rate = rate(self.pos - self.first.min(self.pos), elapsed);
                     let line = format!(
                         "step {}/{} ({}), {rate:.0} steps/s, done in {}",
                         self.pos,
@@ -142,7 +157,7 @@ impl Progress {
             Mode::Lines(last) => {
                 if elapsed >= SHOW_AFTER && last.is_none_or(|t| now - t >= LINE_EVERY) {
                     *last = Some(now);
-                    let rate = rate(self.pos, elapsed);
+                    let rate = rate(self.pos - self.first.min(self.pos), elapsed);
                     let eta = if rate > 0.0 {
                         duration(Duration::from_secs_f64(
                             self.total.saturating_sub(self.pos) as f64 / rate,
@@ -253,6 +268,13 @@ mod tests {
             p.set(i);
         }
         assert!(p.stride > 1, "stride {}", p.stride);
+    }
+
+    #[test]
+    fn resumed_runs_count_their_own_steps() {
+        let p = Progress::new(1000, true).resumed_at(600);
+        assert_eq!((p.pos, p.first), (600, 600));
+        assert_eq!(rate(p.pos - p.first, Duration::from_secs(1)), 0.0);
     }
 
     #[test]

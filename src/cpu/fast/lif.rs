@@ -15,32 +15,75 @@ fn select(c: bool, a: f32, b: f32) -> f32 {
     f32::from_bits((a.to_bits() & m) | (b.to_bits() & !m))
 }
 
-/// Neurons per call of [`lif_range`]: their five arrays (20 KB) stay in L1 from its first
+/// `input[k] = base[k] + term(g[k], v[k])` for the first term of the sum (`base` the input
+/// current, or 0), `input[k] += term(..)` after it (one loop each, so each vectorizes). Zipped
+/// slices, not indices: an index into `g` or `v` kept its bounds check and made this a scalar
+/// loop (10% of an E/I COBA step).
+#[inline(always)]
+fn add_slot(first: Option<Base>, input: &mut [f32], g: &[f32], v: &[f32], term: impl Fn(f32, f32) -> f32) {
+    let terms = input.iter_mut().zip(g).zip(v);
+    match first {
+        Some(Base::Zero) => terms.for_each(|((x, &g), &v)| *x = 0.0 + term(g, v)),
+        Some(Base::Current(c)) => terms.zip(c).for_each(|(((x, &g), &v), &c)| *x = c + term(g, v)),
+        None => terms.for_each(|((x, &g), &v)| *x += term(g, v)),
+    }
+}
+
+/// What the first output term is added to.
+#[derive(Clone, Copy)]
+enum Base<'a> {
+    /// the reference's running sum starts from 0
+    Zero,
+    /// `I_ext` of these neurons
+    Current(&'a [f32]),
+}
+
+/// Neurons per call of [`lif_range`]: their arrays (about 20 KB) stay in L1 from its first
 /// pass to its second, where a whole population's would come back from L2.
 const L1_BLOCK: usize = 1024;
 
 /// Below this many neurons one thread updates them all: waking the pool costs tens of us per
-/// step, which a split of B2's 10,000 neurons (about 10 us of work) made 3x slower overall.
+/// step, which a split of B2's 10,000 neurons (about 10 us of work) made 3x slower overall, and
+/// a split of BrainPy's E/I network's 3,200 E neurons 4x. (A team of threads spinning between
+/// steps instead was tried too: slower than one thread on the 2-core machine of BENCHMARKS.md,
+/// where a cross-core handshake costs about what 2,000 neuron updates do.)
 const PARALLEL_MIN_NEURONS: usize = 1 << 17;
 
-/// One step of every neuron; returns how many spiked, and whether any new V or input current is
-/// NaN or infinite (checked in the same vectorized pass, so it costs nearly nothing; the engine
-/// then looks for where). `i_ext` is the per-neuron input current (shared by the batch).
-pub fn lif_update(p: &NeuronParams, t: f32, outputs: &[OutputParams], i_ext: Option<&[f32]>, s: &mut LifState) -> (u64, bool) {
+/// Input slots up to this many are handed to [`lif_range`] from the stack.
+const STACK_SLOTS: usize = 8;
+
+/// One step of every neuron; returns how many spiked, and the first neuron whose new V (before
+/// a reset) or input current is NaN or infinite, if any (found in the same vectorized pass, so
+/// it costs nearly nothing). `i_ext` is the per-neuron input current (shared by the batch).
+pub fn lif_update(p: &NeuronParams, t: f32, outputs: &[OutputParams], i_ext: Option<&[f32]>, s: &mut LifState) -> (u64, Option<usize>) {
     let width = s.v.len();
     let gsyn = &s.gsyn;
     let range = |lo: usize, v: &mut [f32], t_last: &mut [f32], spike: &mut [u32], input: &mut [f32]| {
         let blocks = v.chunks_mut(L1_BLOCK).zip(t_last.chunks_mut(L1_BLOCK)).zip(spike.chunks_mut(L1_BLOCK)).zip(input.chunks_mut(L1_BLOCK));
-        let (mut count, mut bad) = (0u64, false);
+        let (mut count, mut bad) = (0u64, u32::MAX);
         for (c, (((v, tl), sp), inp)) in blocks.enumerate() {
-            let (n, b) = lif_range(p, t, outputs, i_ext, gsyn, width, lo + c * L1_BLOCK, v, tl, sp, inp);
+            let at = lo + c * L1_BLOCK;
+            let slot = |k: usize| &gsyn[k * width + at..k * width + at + v.len()];
+            let (n, b) = if outputs.len() <= STACK_SLOTS {
+                let mut slots: [&[f32]; STACK_SLOTS] = [&[]; STACK_SLOTS];
+                for (k, s) in slots.iter_mut().enumerate().take(outputs.len()) {
+                    *s = slot(k);
+                }
+                lif_range(p, t, outputs, i_ext, &slots[..outputs.len()], at, v, tl, sp, inp)
+            } else {
+                let slots: Vec<&[f32]> = (0..outputs.len()).map(slot).collect();
+                lif_range(p, t, outputs, i_ext, &slots, at, v, tl, sp, inp)
+            };
             count += n as u64;
-            bad |= b;
+            if b != u32::MAX && bad == u32::MAX {
+                bad = (at + b as usize) as u32;
+            }
         }
         (count, bad)
     };
+    let first = |(n, b): (u64, u32)| (n, (b != u32::MAX).then_some(b as usize));
     if width < PARALLEL_MIN_NEURONS {
-        return range(0, &mut s.v, &mut s.t_last, &mut s.spike, &mut s.input);
+        return first(range(0, &mut s.v, &mut s.t_last, &mut s.spike, &mut s.input));
     }
     // Neurons are independent: one contiguous block per thread.
     let block = width.div_ceil(rayon::current_num_threads()).next_multiple_of(64);
@@ -49,12 +92,12 @@ pub fn lif_update(p: &NeuronParams, t: f32, outputs: &[OutputParams], i_ext: Opt
         .zip(s.spike.par_chunks_mut(block))
         .zip(s.input.par_chunks_mut(block))
         .enumerate()
-        .map(|(c, (((v, tl), sp), inp))| range(c * block, v, tl, sp, inp))
-        .reduce(|| (0, false), |a, b| (a.0 + b.0, a.1 | b.1))
+        .map(|(c, (((v, tl), sp), inp))| first(range(c * block, v, tl, sp, inp)))
+        .reduce(|| (0, None), |a, b| (a.0 + b.0, a.1.or(b.1)))
 }
 
-/// Neurons `lo .. lo + v.len()` of [`lif_update`]; `v`, `t_last`, `spike` and `input` are
-/// their slices, `gsyn` the whole conductance buffer (`outputs.len()` slots of `width`).
+/// Neurons `lo .. lo + v.len()` of [`lif_update`]; `v`, `t_last`, `spike`, `input` and each
+/// of `slots` (one per output) are their slices.
 #[allow(clippy::too_many_arguments)] // one argument per buffer, as the shader's bindings
 #[multiversion::multiversion(targets = "simd")] // AVX2 / AVX-512 where the CPU has them: identical bits
 fn lif_range(
@@ -62,49 +105,54 @@ fn lif_range(
     t: f32,
     outputs: &[OutputParams],
     i_ext: Option<&[f32]>,
-    gsyn: &[f32],
-    width: usize,
+    slots: &[&[f32]],
     lo: usize,
     v: &mut [f32],
     t_last: &mut [f32],
     spike: &mut [u32],
     input: &mut [f32],
-) -> (u32, bool) {
+) -> (u32, u32) {
     let n = v.len();
     let (t_last, spike, input) = (&mut t_last[..n], &mut spike[..n], &mut input[..n]);
-    // I = I_ext + o_1(V) + o_2(V) + ..., with the old V, left to right (`0 + o_1` without I_ext,
-    // as the reference's running sum starts)
-    match i_ext {
-        None => input.fill(0.0),
-        Some(x) => {
-            let m = x.len();
-            for (k, inp) in input.iter_mut().enumerate() {
-                *inp = x[(lo + k) % m];
+    // I = I_ext + o_1(V) + o_2(V) + ..., with the old V, left to right. Without I_ext the
+    // first term is written as `0 + o_1` (the reference's running sum from 0) rather than added
+    // to a cleared array: one pass and no clearing.
+    let mut first = Some(Base::Zero);
+    if let Some(x) = i_ext {
+        let m = x.len();
+        let i = lo % m;
+        if i + n <= m && !outputs.is_empty() {
+            // one run of the per-neuron currents: the first term adds to them, no copy
+            first = Some(Base::Current(&x[i..i + n]));
+        } else {
+            // the currents repeated for every batch row: copy runs, no `%` per neuron
+            let mut at = 0;
+            while at < n {
+                let i = (lo + at) % m;
+                let len = (m - i).min(n - at);
+                input[at..at + len].copy_from_slice(&x[i..i + len]);
+                at += len;
             }
+            first = None;
         }
     }
-    for (slot, o) in outputs.iter().enumerate() {
-        let g = &gsyn[slot * width + lo..slot * width + lo + n];
+    for (&g, o) in slots.iter().zip(outputs) {
+        let g = &g[..n];
         match *o {
-            OutputParams::Coba { e } => {
-                for k in 0..n {
-                    input[k] += g[k] * (e - v[k]);
-                }
-            }
-            OutputParams::Cuba => {
-                for k in 0..n {
-                    input[k] += g[k];
-                }
-            }
+            OutputParams::Coba { e } => add_slot(first, input, g, v, |g, v| g * (e - v)),
+            OutputParams::Cuba => add_slot(first, input, g, v, |g, _| g),
             OutputParams::MgBlock { e, k: kk, alpha, v_offset } => {
-                for k in 0..n {
-                    input[k] += g[k] * (e - v[k]) / (1.0 + kk * math::exp(alpha * (v_offset - v[k])));
-                }
+                add_slot(first, input, g, v, |g, v| g * (e - v) / (1.0 + kk * math::exp(alpha * (v_offset - v))))
             }
         }
+        first = None;
+    }
+    if first.is_some() {
+        input.fill(0.0);
     }
     let mut count = 0u32;
-    let mut bad = false;
+    // the first neuron with a non-finite V or current (u32::MAX: none), as a min: vectorizes
+    let mut bad = u32::MAX;
     for k in 0..n {
         let v_old = v[k];
         let v_new = v_old + p.dt_phi * (((p.v_rest - v_old) + p.r * input[k]) * p.inv_tau);
@@ -116,8 +164,8 @@ fn lif_range(
         t_last[k] = select(fired, t, t_last[k]);
         spike[k] = fired as u32;
         count += fired as u32;
-        // NaN and the infinities have an all-ones exponent
-        bad |= !(held.is_finite() & input[k].is_finite());
+        let finite = held.is_finite() & input[k].is_finite();
+        bad = bad.min(if finite { u32::MAX } else { k as u32 });
     }
     (count, bad)
 }
@@ -145,26 +193,45 @@ mod tests {
                 p.refractory = refractory;
                 let i_ext: Vec<f32> = (0..n).map(|_| rng.random_range(0.0f32..30.0)).collect();
                 for ext in [None, Some(&i_ext[..])] {
-                    let width = n * batch;
-                    let v0: Vec<f32> = (0..width).map(|_| rng.random_range(-70.0f32..-49.0)).collect();
-                    let (mut a, mut b) = (LifState::new(&v0, outputs.len()), LifState::new(&v0, outputs.len()));
-                    let mut stamps = vec![];
-                    for step in 0..60u32 {
-                        let g: Vec<f32> = (0..outputs.len() * width).map(|_| rng.random_range(0.0f32..0.3)).collect();
-                        a.gsyn.clone_from(&g);
-                        b.gsyn = g;
-                        let t = step as f32 * 0.1;
-                        let ca = reference::lif_update::lif_update(&p, step, t, &outputs, ext, &mut a, 0, &mut stamps);
-                        let (cb, _) = lif_update(&p, t, &outputs, ext, &mut b);
-                        assert_eq!(ca, cb, "seed {seed}: spike count, step {step}");
-                        for k in 0..width {
-                            assert_eq!(a.v[k].to_bits(), b.v[k].to_bits(), "seed {seed}: V of {k}, step {step}, n {n}");
-                            assert_eq!(a.input[k].to_bits(), b.input[k].to_bits(), "seed {seed}: input of {k}, step {step}");
+                    for slots in [0, 1, outputs.len()] {
+                        let outputs = &outputs[..slots];
+                        let width = n * batch;
+                        let v0: Vec<f32> = (0..width).map(|_| rng.random_range(-70.0f32..-49.0)).collect();
+                        let (mut a, mut b) = (LifState::new(&v0, outputs.len()), LifState::new(&v0, outputs.len()));
+                        let mut stamps = vec![];
+                        for step in 0..60u32 {
+                            let g: Vec<f32> = (0..outputs.len() * width).map(|_| rng.random_range(0.0f32..0.3)).collect();
+                            a.gsyn.clone_from(&g);
+                            b.gsyn = g;
+                            let t = step as f32 * 0.1;
+                            let ca = reference::lif_update::lif_update(&p, step, t, outputs, ext, &mut a, 0, &mut stamps);
+                            let (cb, _) = lif_update(&p, t, outputs, ext, &mut b);
+                            let at = format!("seed {seed}: n {n}, batch {batch}, {slots} slots, step {step}");
+                            assert_eq!(ca, cb, "{at}: spike count");
+                            for k in 0..width {
+                                assert_eq!(a.v[k].to_bits(), b.v[k].to_bits(), "{at}: V of {k}");
+                                assert_eq!(a.input[k].to_bits(), b.input[k].to_bits(), "{at}: input of {k}");
+                            }
+                            assert_eq!(a, b, "{at}");
                         }
-                        assert_eq!(a, b, "seed {seed}, step {step}");
                     }
                 }
             }
+        }
+    }
+
+    /// The first non-finite neuron is found whichever part and block it is in.
+    #[test]
+    fn the_first_nonfinite_neuron_is_reported_across_blocks() {
+        let p = NeuronParams::lif_ref(&LifRef::brainpy_defaults(), 0.1);
+        let outputs = [OutputParams::from(&Output::Cuba)];
+        for bad in [[3000usize, 4000], [100, 3500], [1023, 1024], [4999, 0]] {
+            let mut s = LifState::new(&vec![-65.0; 5000], 1);
+            for k in bad {
+                s.gsyn[k] = f32::NAN;
+            }
+            let (_, first) = lif_update(&p, 0.0, &outputs, None, &mut s);
+            assert_eq!(first, bad.iter().min().copied(), "NaN inputs at {bad:?}");
         }
     }
 }

@@ -6,5 +6,6 @@ pub mod columns;
 pub mod event;
 pub mod gating;
 pub mod lif;
+pub mod post_synapse;
 pub mod sliced;
 pub(crate) mod tiles;

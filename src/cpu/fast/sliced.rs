@@ -14,16 +14,13 @@
 
 use super::columns::{ColIndex, Indices};
 use super::tiles::{for_each_tile, Out, BATCH_TILE, SMALL_TILE};
+use crate::plan::sell::SellLayout;
 use crate::plan::PlanWeights;
 use rayon::prelude::*;
 
 /// Rows per slice: one AVX2 vector of `f32`.
 pub const LANES: usize = 8;
 
-/// Rows sorted by length together (see [`Sliced::row`]): a slice is as wide as its longest row,
-/// so rows of nearly equal length waste few slots. On B2 (rows of 100 +- 10) unsorted slices
-/// of 8 pad 14%, sorted ones about 1%.
-const SORT_WINDOW: usize = 1024;
 
 /// Slices per parallel task.
 const SLICES_PER_TASK: usize = 64;
@@ -45,8 +42,8 @@ pub struct Sliced {
     n_cols: usize,
     /// Per slice, its first column (in units of `LANES` slots); `n_slices + 1` entries.
     slice_ptr: Vec<u32>,
-    /// The post row of each lane (rows are sorted by length within windows of [`SORT_WINDOW`],
-    /// so a slice's rows have nearly equal lengths); lanes past the last row hold `u32::MAX`.
+    /// The post row of each lane (rows are sorted by length within windows, so a slice's rows
+    /// have nearly equal lengths: [`SellLayout`]); lanes past the last row hold `u32::MAX`.
     row: Vec<u32>,
     /// The length of each lane's row (0 past the last row).
     len: Vec<u32>,
@@ -62,33 +59,10 @@ impl Sliced {
     /// Lays out a post-major CSR (`indptr` over post rows, column indices checked against
     /// `n_pre` by [`Indices`]) and its weights.
     pub fn new(indptr: &[u32], indices: Indices, weights: &PlanWeights) -> Self {
-        let n_rows = indptr.len() - 1;
-        let n_slices = n_rows.div_ceil(LANES);
-        let row_len = |j: usize| indptr[j + 1] - indptr[j];
-        let mut row: Vec<u32> = (0..n_rows as u32).collect();
-        for w in row.chunks_mut(SORT_WINDOW) {
-            w.sort_by_key(|&j| std::cmp::Reverse(row_len(j as usize)));
-        }
-        row.resize(n_slices * LANES, u32::MAX);
-        let len: Vec<u32> = row.iter().map(|&j| if j == u32::MAX { 0 } else { row_len(j as usize) }).collect();
-        let mut slice_ptr = Vec::with_capacity(n_slices + 1);
-        slice_ptr.push(0u32);
-        for s in 0..n_slices {
-            let width = len[s * LANES..(s + 1) * LANES].iter().max().copied().unwrap_or(0);
-            slice_ptr.push(slice_ptr[s] + width);
-        }
-        let total = slice_ptr[n_slices] as usize * LANES;
-        // slot (slice s, column k, lane l) <- CSR entry indptr[row[s*LANES + l]] + k
-        let place = |fill: &mut dyn FnMut(usize, usize)| {
-            for (s, &first) in slice_ptr[..n_slices].iter().enumerate() {
-                for l in 0..LANES {
-                    let lane = s * LANES + l;
-                    for k in 0..len[lane] as usize {
-                        fill((first as usize + k) * LANES + l, indptr[row[lane] as usize] as usize + k);
-                    }
-                }
-            }
-        };
+        let layout = SellLayout::new(indptr, LANES);
+        let n_rows = layout.n_rows;
+        let total = layout.total_slots();
+        let place = |fill: &mut dyn FnMut(usize, usize)| layout.place(indptr, fill);
         let (slots, n_cols) = match indices {
             Indices::Narrow(c) => {
                 let mut v = vec![0u16; total];
@@ -111,6 +85,7 @@ impl Sliced {
                 (Some(v), 0.0)
             }
         };
+        let SellLayout { slice_ptr, row, len, .. } = layout;
         Sliced { n_rows, n_cols, slice_ptr, row, len, slots, weights, shared }
     }
 
@@ -392,10 +367,10 @@ mod tests {
                 }
                 assert!(seen.iter().all(|&s| s), "seed {seed}: a row in no lane");
                 // sorting within windows keeps padding small
-                if n_post >= SORT_WINDOW {
+                if n_post >= crate::plan::sell::SORT_WINDOW {
                     let slots = wide.slice_ptr[wide.slice_ptr.len() - 1] as usize * LANES;
                     let rows_max = (0..n_post).map(|j| indptr[j + 1] - indptr[j]).max().unwrap() as usize;
-                    assert!(slots <= indices.len() + LANES * rows_max * n_post.div_ceil(SORT_WINDOW) + LANES * rows_max, "seed {seed}: {slots} slots for {} synapses", indices.len());
+                    assert!(slots <= indices.len() + LANES * rows_max * n_post.div_ceil(crate::plan::sell::SORT_WINDOW) + LANES * rows_max, "seed {seed}: {slots} slots for {} synapses", indices.len());
                 }
             }
         }

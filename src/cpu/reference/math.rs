@@ -26,7 +26,9 @@ pub fn exp(x: f32) -> f32 {
     p = p * r + 4.166_579_6e-2;
     p = p * r + 1.666_666_5e-1;
     p = p * r + 5.000_000_1e-1;
-    let y = p * (r * r) + r + 1.0;
+    // grouped as the GPU compiler regroups `a + r + 1` (constants together): the same bits on
+    // both sides
+    let y = p * (r * r) + (r + 1.0);
     // 2^n as the bits of a normal f32 (n is in [-126, 127] after the clamp)
     y * f32::from_bits(((n as i32 + 127) as u32) << 23)
 }

@@ -15,3 +15,6 @@ pub mod record;
 pub mod spike_input;
 pub mod spike_scatter;
 pub mod synapse;
+
+#[cfg(test)]
+mod analytic_tests;
