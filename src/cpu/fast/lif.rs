@@ -136,6 +136,63 @@ fn lif_range(
             first = None;
         }
     }
+    // The common cases (up to two COBA or CUBA terms) add the terms in the update loop itself,
+    // in registers: one pass over the block instead of one per term plus one. The sum is
+    // the same left-to-right `((base + o_1) + o_2)` either way.
+    let (g1, g2) = (slots.first().map(|g| &g[..n]), slots.get(1).map(|g| &g[..n]));
+    let terms = (outputs.first().and_then(Term::of), outputs.get(1).and_then(Term::of));
+    macro_rules! with_base {
+        ($go:ident) => {
+            match first {
+                Some(Base::Zero) => $go!(|_k: usize, _x: f32| 0.0f32),
+                Some(Base::Current(c)) => {
+                    let c = &c[..n];
+                    $go!(|k: usize, _x: f32| c[k])
+                }
+                None => $go!(|_k: usize, x: f32| x),
+            }
+        };
+    }
+    match (outputs.len(), terms) {
+        (0, _) => {
+            if first.is_some() {
+                input.fill(0.0);
+            }
+            return update(p, t, v, t_last, spike, input, |_, _, x| x);
+        }
+        (1, (Some(a), _)) => {
+            let g1 = g1.unwrap();
+            macro_rules! go {
+                ($base:expr) => {{
+                    let base = $base;
+                    match a {
+                        Term::Coba(e) => update(p, t, v, t_last, spike, input, |k, v, x| base(k, x) + g1[k] * (e - v)),
+                        Term::Cuba => update(p, t, v, t_last, spike, input, |k, _, x| base(k, x) + g1[k]),
+                    }
+                }};
+            }
+            return with_base!(go);
+        }
+        (2, (Some(a), Some(b))) => {
+            let (g1, g2) = (g1.unwrap(), g2.unwrap());
+            macro_rules! go {
+                ($base:expr) => {{
+                    let base = $base;
+                    match (a, b) {
+                        (Term::Coba(e1), Term::Coba(e2)) => {
+                            update(p, t, v, t_last, spike, input, |k, v, x| base(k, x) + g1[k] * (e1 - v) + g2[k] * (e2 - v))
+                        }
+                        (Term::Coba(e1), Term::Cuba) => update(p, t, v, t_last, spike, input, |k, v, x| base(k, x) + g1[k] * (e1 - v) + g2[k]),
+                        (Term::Cuba, Term::Coba(e2)) => update(p, t, v, t_last, spike, input, |k, v, x| base(k, x) + g1[k] + g2[k] * (e2 - v)),
+                        (Term::Cuba, Term::Cuba) => update(p, t, v, t_last, spike, input, |k, _, x| base(k, x) + g1[k] + g2[k]),
+                    }
+                }};
+            }
+            return with_base!(go);
+        }
+        _ => {}
+    }
+    // Any other mix (MgBlock, or more than two terms): one pass per term, then the update.
     for (&g, o) in slots.iter().zip(outputs) {
         let g = &g[..n];
         match *o {
@@ -147,15 +204,48 @@ fn lif_range(
         }
         first = None;
     }
-    if first.is_some() {
-        input.fill(0.0);
+    update(p, t, v, t_last, spike, input, |_, _, x| x)
+}
+
+/// An output term the update loop adds itself.
+#[derive(Clone, Copy)]
+enum Term {
+    Coba(f32),
+    Cuba,
+}
+
+impl Term {
+    fn of(o: &OutputParams) -> Option<Term> {
+        match *o {
+            OutputParams::Coba { e } => Some(Term::Coba(e)),
+            OutputParams::Cuba => Some(Term::Cuba),
+            OutputParams::MgBlock { .. } => None,
+        }
     }
+}
+
+/// The update of every neuron of the block, its input current `current(k, V_old, input[k])`
+/// (stored back into `input`); returns the spike count and the first non-finite neuron.
+#[inline(always)]
+fn update(
+    p: &NeuronParams,
+    t: f32,
+    v: &mut [f32],
+    t_last: &mut [f32],
+    spike: &mut [u32],
+    input: &mut [f32],
+    current: impl Fn(usize, f32, f32) -> f32,
+) -> (u32, u32) {
+    let n = v.len();
+    let (t_last, spike, input) = (&mut t_last[..n], &mut spike[..n], &mut input[..n]);
     let mut count = 0u32;
     // the first neuron with a non-finite V or current (u32::MAX: none), as a min: vectorizes
     let mut bad = u32::MAX;
     for k in 0..n {
         let v_old = v[k];
-        let v_new = v_old + p.dt_phi * (((p.v_rest - v_old) + p.r * input[k]) * p.inv_tau);
+        let i = current(k, v_old, input[k]);
+        input[k] = i;
+        let v_new = v_old + p.dt_phi * (((p.v_rest - v_old) + p.r * i) * p.inv_tau);
         // <= on the rounded f32 difference (SEMANTICS section 7)
         let refractory = p.refractory & ((t - t_last[k]) <= p.tau_ref);
         let held = select(refractory, v_old, v_new);
@@ -164,7 +254,7 @@ fn lif_range(
         t_last[k] = select(fired, t, t_last[k]);
         spike[k] = fired as u32;
         count += fired as u32;
-        let finite = held.is_finite() & input[k].is_finite();
+        let finite = held.is_finite() & i.is_finite();
         bad = bad.min(if finite { u32::MAX } else { k as u32 });
     }
     (count, bad)
@@ -183,18 +273,30 @@ mod tests {
     fn lif_update_is_bit_identical_to_the_reference() {
         let seed: u64 = rand::random();
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        let outputs: Vec<OutputParams> = [Output::coba(0.0), Output::Cuba, Output::MgBlock(MgBlock::default()), Output::coba(-80.0)]
-            .iter()
-            .map(OutputParams::from)
-            .collect();
+        let (coba_e, coba_i, mg) = (Output::coba(0.0), Output::coba(-80.0), Output::MgBlock(MgBlock::default()));
+        // the fused pairs (COBA and CUBA in every order), one of each alone, and the passes
+        let sets: Vec<Vec<OutputParams>> = [
+            vec![],
+            vec![coba_e.clone()],
+            vec![Output::Cuba],
+            vec![mg.clone()],
+            vec![coba_e.clone(), coba_i.clone()],
+            vec![coba_e.clone(), Output::Cuba],
+            vec![Output::Cuba, coba_i.clone()],
+            vec![Output::Cuba, Output::Cuba],
+            vec![coba_e, Output::Cuba, mg, coba_i],
+        ]
+        .iter()
+        .map(|set| set.iter().map(OutputParams::from).collect())
+        .collect();
         for (n, batch) in [(1, 1), (37, 3), (2500, 1), (700, 2)] {
             for refractory in [true, false] {
                 let mut p = NeuronParams::lif_ref(&LifRef { tau_ref: 2.0, v_th: -50.0, v_reset: -65.0, v_rest: -60.0, ..LifRef::brainpy_defaults() }, 0.1);
                 p.refractory = refractory;
                 let i_ext: Vec<f32> = (0..n).map(|_| rng.random_range(0.0f32..30.0)).collect();
                 for ext in [None, Some(&i_ext[..])] {
-                    for slots in [0, 1, outputs.len()] {
-                        let outputs = &outputs[..slots];
+                    for outputs in &sets {
+                        let slots = outputs.len();
                         let width = n * batch;
                         let v0: Vec<f32> = (0..width).map(|_| rng.random_range(-70.0f32..-49.0)).collect();
                         let (mut a, mut b) = (LifState::new(&v0, outputs.len()), LifState::new(&v0, outputs.len()));
