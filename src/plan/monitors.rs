@@ -138,7 +138,7 @@ impl MonitorPlan {
 
     /// Whether step `step` is recorded.
     pub fn records(&self, step: usize) -> bool {
-        step % self.every == 0
+        step.is_multiple_of(self.every)
     }
 
     /// Recorded steps in `start .. end`.

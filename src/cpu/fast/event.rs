@@ -125,9 +125,10 @@ mod tests {
                 let flags: Vec<u32> = (0..width).map(|_| rng.random_bool(0.2) as u32).collect();
                 let list: Vec<u32> = (0..width as u32).filter(|&i| flags[i as usize] != 0).rev().collect();
                 // spikes: a ring of 3 slots, read step 7
-                let mut stamps = vec![u32::MAX; 3 * width];
+                let (slots, step) = (3, 7);
+                let mut stamps = vec![u32::MAX; slots * width];
                 for &i in &list {
-                    stamps[(7 % 3) * width + i as usize] = 7;
+                    stamps[(step % slots) * width + i as usize] = step as u32;
                 }
                 let (mut want, mut got) = (vec![0i32; batch * n_post], vec![0i32; batch * n_post]);
                 reference::spike_scatter::spike_scatter(&indptr, &indices, &weights, 4096.0, &stamps, 3, 7, n_pre, batch, n_post, &mut want);

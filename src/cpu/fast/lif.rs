@@ -277,12 +277,12 @@ mod tests {
         // the fused pairs (COBA and CUBA in every order), one of each alone, and the passes
         let sets: Vec<Vec<OutputParams>> = [
             vec![],
-            vec![coba_e.clone()],
+            vec![coba_e],
             vec![Output::Cuba],
-            vec![mg.clone()],
-            vec![coba_e.clone(), coba_i.clone()],
-            vec![coba_e.clone(), Output::Cuba],
-            vec![Output::Cuba, coba_i.clone()],
+            vec![mg],
+            vec![coba_e, coba_i],
+            vec![coba_e, Output::Cuba],
+            vec![Output::Cuba, coba_i],
             vec![Output::Cuba, Output::Cuba],
             vec![coba_e, Output::Cuba, mg, coba_i],
         ]

@@ -10,10 +10,12 @@
 
 /// `ln 2` split in two: `LN2_HI` has few significant bits, so `n * LN2_HI` is exact for the `n`
 /// that occur, and `LN2_LO` carries the rest.
+#[allow(clippy::excessive_precision)] // exact in f32 (355/512), written in full
 const LN2_HI: f32 = 0.693_359_375;
 const LN2_LO: f32 = -2.121_944_4e-4;
 const LOG2E: f32 = std::f32::consts::LOG2_E;
 
+#[allow(clippy::excessive_precision)] // the polynomial's coefficients as published, rounded by the compiler
 /// `e^x` in f32. Arguments are clamped to `[-87, 88]` (the result stays normal and finite).
 #[inline(always)]
 pub fn exp(x: f32) -> f32 {
