@@ -110,7 +110,7 @@ fn wrongly_typed_field() {
     rejects(&with(|v| v["steps"] = json!(10.5)), "steps", "whole number");
     rejects(&with(|v| v["populations"][1]["tau"] = json!("20")), "populations[1].tau", "must be a number");
     rejects(&with(|v| v["populations"] = json!({"pre": 1})), "populations", "must be a list");
-    rejects(&with(|v| v["projections"][0]["weight"] = json!("1.0")), "projections[0].weight", "must be a number or a list");
+    rejects(&with(|v| v["projections"][0]["weight"] = json!("1.0")), "projections[0].weight", "must be a number, a list of numbers");
     rejects(&with(|v| v["projections"][0]["weight"] = json!([1.0, "x", 1.0, 1.0, 1.0])), "projections[0].weight[1]", "is not a number");
     rejects(&with(|v| v["projections"][0]["connectivity"]["indices"][2] = json!(1.5)), "projections[0].connectivity.indices[2]", "not a non-negative integer");
     rejects(&with(|v| v["projections"][0]["connectivity"]["indices"][2] = json!(-1)), "projections[0].connectivity.indices[2]", "not a non-negative integer");
@@ -315,6 +315,26 @@ fn csr_indices_out_of_range() {
 #[test]
 fn weight_list_of_wrong_length() {
     rejects(&with(|v| v["projections"][0]["weight"] = json!([1.0, 2.0])), "projections[0].weight", "has 2 values, but the connectivity has 5 synapses");
+}
+
+#[test]
+fn drawn_weights_with_bad_parameters() {
+    let normal = |w: Value| with(|v| v["projections"][0]["weight"] = w);
+    rejects(&normal(json!({"normal": [1.0, -0.5], "seed": 1})), "projections[0].weight.normal[1]", "standard deviation must be a finite number >= 0");
+    rejects(&normal(json!({"normal": [0.0, 0.5], "seed": 1, "redraw_sign": true})), "projections[0].weight.redraw_sign", "needs a nonzero mean");
+    rejects(&normal(json!({"normal": [1.0], "seed": 1})), "projections[0].weight.normal", "must be [mean, sd]");
+    rejects(&normal(json!({"normal": [1.0, 0.1], "seed": 1, "redraw": true})), "projections[0].weight.redraw", "unknown field");
+    rejects(&normal(json!({"normal": [1.0, 0.1], "seed": 1, "redraw_sign": 1})), "projections[0].weight.redraw_sign", "must be true or false");
+    rejects(&normal(json!("heavy")), "projections[0].weight", "must be a number, a list of numbers");
+}
+
+#[test]
+fn fixed_total_number_with_bad_parameters() {
+    let conn = |c: Value| with(|v| v["projections"][0]["connectivity"] = c);
+    rejects(&conn(json!({"kind": "fixed_total_number", "n": 5_000_000_000u64, "seed": 1})), "projections[0].connectivity.n", "more than a projection can index with 32 bits");
+    rejects(&conn(json!({"kind": "fixed_total_number", "n": -3, "seed": 1})), "projections[0].connectivity.n", "must be a whole number >= 0");
+    rejects(&conn(json!({"kind": "fixed_total_number", "seed": 1})), "projections[0].connectivity.n", "is missing");
+    rejects(&conn(json!({"kind": "fixed_total_number", "n": 10, "seed": 1, "allow_multapses": false})), "projections[0].connectivity.allow_multapses", "unknown field");
 }
 
 #[test]

@@ -78,6 +78,13 @@ class Connectivity:
 class FixedProb(Connectivity):
     def __init__(self, prob: Number, seed: int, include_self: bool = True) -> None: ...
 
+class FixedTotalNumber(Connectivity):
+    def __init__(self, n: int, seed: int) -> None: ...
+
+class Normal:
+    """Weights drawn per synapse from a normal distribution (pass as a projection's weight)."""
+    def __init__(self, mean: Number, sd: Number, seed: int = 0, redraw_sign: bool = False) -> None: ...
+
 class All2All(Connectivity):
     def __init__(self, include_self: bool = True) -> None: ...
 

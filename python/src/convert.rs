@@ -10,7 +10,7 @@ use numpy::PyReadonlyArrayDyn;
 use pyo3::basic::CompareOp;
 use pyo3::prelude::*;
 use pyo3::types::{PyRange, PySlice, PyString};
-use spikegpu::model::{IExt, Selection, VInit, Weights};
+use spikegpu::model::{IExt, Selection, VInit, WeightSpec, Weights};
 
 fn numpy(py: Python<'_>) -> PyResult<Bound<'_, PyModule>> {
     PyModule::import(py, "numpy")
@@ -119,12 +119,16 @@ pub fn index_vec(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<Vec<u32>> {
     Ok(view.as_slice().map_err(|e| invalid(path, e))?.to_vec())
 }
 
-/// A weight: one number (shared, no array anywhere) or one per synapse.
-pub fn weights(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<Weights> {
+/// A weight: one number (shared, no array anywhere), one per synapse, or `sg.Normal(...)`
+/// (drawn per synapse when the network is built).
+pub fn weights(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<WeightSpec> {
+    if let Ok(n) = obj.cast::<crate::models::NormalWeights>() {
+        return Ok(n.get().spec.clone());
+    }
     if is_scalar(obj)? {
-        Ok(Weights::Shared(f32_scalar(obj, path)?))
+        Ok(WeightSpec::Given(Weights::Shared(f32_scalar(obj, path)?)))
     } else {
-        Ok(Weights::PerSynapse(f32_vec(obj, path)?))
+        Ok(WeightSpec::Given(Weights::PerSynapse(f32_vec(obj, path)?)))
     }
 }
 

@@ -6,7 +6,7 @@
 use crate::convert::{f32_scalar, f64_scalar, index_vec};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use spikegpu::model::{Coba, Conn, Kinetic, MgBlock, Output, Synapse, SynapseKind};
+use spikegpu::model::{Coba, Conn, Kinetic, MgBlock, Output, Synapse, SynapseKind, WeightSpec};
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PySynapse>()?;
@@ -23,6 +23,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<MgBlockOut>()?;
     m.add_class::<PyConn>()?;
     m.add_class::<FixedProb>()?;
+    m.add_class::<FixedTotalNumber>()?;
+    m.add_class::<NormalWeights>()?;
     m.add_class::<All2All>()?;
     m.add_class::<One2One>()?;
     m.add_class::<CsrConn>()?;
@@ -355,6 +357,7 @@ impl PyConn {
             ConnSpec::Rust(Conn::FixedProb { prob, seed, include_self }) => format!("{class}({prob}, seed={seed}, include_self={})", py_bool(*include_self)),
             ConnSpec::Rust(Conn::AllToAll { include_self }) => format!("{class}(include_self={})", py_bool(*include_self)),
             ConnSpec::Rust(Conn::OneToOne) => format!("{class}()"),
+            ConnSpec::Rust(Conn::FixedTotalNumber { n, seed }) => format!("{class}({n}, seed={seed})"),
             ConnSpec::Rust(Conn::Csr { indptr, indices }) => format!("{class}(<{} rows, {} synapses>)", indptr.len().saturating_sub(1), indices.len()),
             ConnSpec::Pairs { pre, .. } => format!("{class}(<{} pairs>)", pre.len()),
         })
@@ -384,6 +387,53 @@ impl FixedProb {
     fn new(prob: &Bound<'_, PyAny>, seed: &Bound<'_, PyAny>, include_self: bool) -> PyResult<PyClassInitializer<Self>> {
         let conn = Conn::FixedProb { prob: f64_scalar(prob, "prob")?, seed: crate::convert::count(seed, "seed")?, include_self };
         Ok(PyClassInitializer::from(PyConn { spec: ConnSpec::Rust(conn) }).add_subclass(FixedProb))
+    }
+}
+
+/// NEST's `fixed_total_number` rule (`allow_autapses=True, allow_multapses=True`, as the
+/// Potjans-Diesmann microcircuit uses it): `n` synapses, each between a pre and a post neuron
+/// drawn uniformly and independently, with replacement, from spikegpu's RNG with `seed`.
+#[pyclass(module = "spikegpu", name = "FixedTotalNumber", extends = PyConn, frozen)]
+pub struct FixedTotalNumber;
+
+#[pymethods]
+impl FixedTotalNumber {
+    #[new]
+    #[pyo3(signature = (n, seed))]
+    fn new(n: &Bound<'_, PyAny>, seed: &Bound<'_, PyAny>) -> PyResult<PyClassInitializer<Self>> {
+        let conn = Conn::FixedTotalNumber { n: crate::convert::count(n, "n")?, seed: crate::convert::count(seed, "seed")? };
+        Ok(PyClassInitializer::from(PyConn { spec: ConnSpec::Rust(conn) }).add_subclass(FixedTotalNumber))
+    }
+}
+
+/// Weights drawn per synapse from a normal distribution of `mean` and `sd` with `seed`, when
+/// the network is built (never stored); `redraw_sign=True` redraws a weight whose sign is not
+/// the mean's, as NEST's `redraw` at 0 in the Potjans-Diesmann microcircuit. Pass it as a
+/// projection's `weight`.
+#[pyclass(module = "spikegpu", name = "Normal", frozen)]
+pub struct NormalWeights {
+    pub spec: WeightSpec,
+}
+
+#[pymethods]
+impl NormalWeights {
+    #[new]
+    #[pyo3(signature = (mean, sd, seed=None, redraw_sign=false))]
+    fn new(mean: &Bound<'_, PyAny>, sd: &Bound<'_, PyAny>, seed: Option<&Bound<'_, PyAny>>, redraw_sign: bool) -> PyResult<Self> {
+        let seed = match seed {
+            Some(s) => crate::convert::count(s, "seed")?,
+            None => 0,
+        };
+        let spec = WeightSpec::Normal { mean: f32_scalar(mean, "mean")?, sd: f32_scalar(sd, "sd")?, seed, redraw_sign };
+        spec.check("weight").map_err(crate::errors::to_py)?;
+        Ok(NormalWeights { spec })
+    }
+
+    fn __repr__(&self) -> String {
+        match self.spec {
+            WeightSpec::Normal { mean, sd, seed, redraw_sign } => format!("Normal({mean}, {sd}, seed={seed}, redraw_sign={})", py_bool(redraw_sign)),
+            WeightSpec::Given(_) => unreachable!("a Normal holds a distribution"),
+        }
     }
 }
 

@@ -15,7 +15,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
 use spikegpu::model::{
     file, Align, Conn, IExt, Lif, LifRef, MonitorFormat, Network, NetworkBuilder, NeuronModel, Output, Selection, SpikeTimes,
-    Synapse, Weights,
+    Synapse, WeightSpec, Weights,
 };
 
 /// A population as described: a model, or a generated source expanded when the steps are known.
@@ -55,7 +55,7 @@ pub struct ProjDesc {
     pub align: Align,
     pub delay_ms: Option<f64>,
     pub conn: Conn,
-    pub weights: Weights,
+    pub weights: WeightSpec,
     pub output: Output,
 }
 
@@ -309,7 +309,7 @@ impl PyNetwork {
                 align: p.align,
                 delay_ms: p.delay_ms,
                 conn: Conn::Csr { indptr: p.conn.indptr, indices: p.conn.indices },
-                weights: p.weights,
+                weights: WeightSpec::Given(p.weights),
                 output: p.output,
             })
             .collect();
@@ -620,9 +620,9 @@ impl PyNetwork {
                 ConnSpec::Pairs { pre, post } => {
                     let (csr, perm) = pairs_to_csr(pre, post, n_pre, &cpath)?;
                     // per-synapse weights follow the pairs: reorder them with the pairs
-                    if let Some(Weights::PerSynapse(w)) = &weights {
+                    if let Some(WeightSpec::Given(Weights::PerSynapse(w))) = &weights {
                         if w.len() == perm.len() {
-                            weights = Some(Weights::PerSynapse(perm.iter().map(|&p| w[p]).collect()));
+                            weights = Some(WeightSpec::Given(Weights::PerSynapse(perm.iter().map(|&p| w[p]).collect())));
                         }
                     }
                     csr
@@ -639,7 +639,7 @@ impl PyNetwork {
                 ));
             }
             if weights.is_none() {
-                weights = Some(Weights::PerSynapse(convert::f32_vec(&m.getattr("data")?, &format!("{cpath}.data"))?));
+                weights = Some(WeightSpec::Given(Weights::PerSynapse(convert::f32_vec(&m.getattr("data")?, &format!("{cpath}.data"))?)));
             }
             Conn::Csr {
                 indptr: convert::index_vec(&m.getattr("indptr")?, &format!("{cpath}.indptr"))?,
@@ -651,7 +651,7 @@ impl PyNetwork {
                 format!("must be FixedProb, All2All, One2One, CSRConn, IJConn or a scipy.sparse matrix (rows = pre), got {}", short_repr(conn)),
             ));
         };
-        let weights = weights.ok_or_else(|| invalid(&format!("{path}.weight"), "is missing: give one number or one per synapse"))?;
+        let weights = weights.ok_or_else(|| invalid(&format!("{path}.weight"), "is missing: give one number, one per synapse, or sg.Normal(mean, sd, seed)"))?;
         let model = synapse.model_name();
         self.desc.projs.push(ProjDesc { name: name.clone(), pre: pre_i, post: post_i, synapse, align, delay_ms, conn, weights, output });
         Ok(ProjHandle { name, model })

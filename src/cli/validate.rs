@@ -93,7 +93,10 @@ fn value_words(field: &str, model: &str, v: &Value) -> String {
         Value::Object(o) if o.contains_key("normal") => {
             let ms = o["normal"].as_array().cloned().unwrap_or_default();
             let f = |k: usize| ms.get(k).and_then(Value::as_f64).map_or("?".into(), num);
-            format!("normal, mean {} {u}, sd {} {u}, seed {}", f(0), f(1), o.get("seed").map_or("0".into(), |s| s.to_string()))
+            let redraw = if o.get("redraw_sign") == Some(&Value::Bool(true)) { ", a draw of the other sign redrawn" } else { "" };
+            let seed = o.get("seed").map_or("0".into(), |s| s.to_string());
+            let per = o.get("per_synapse").map_or(String::new(), |n| format!(", one per synapse ({n})"));
+            format!("normal, mean {}, sd {}, seed {seed}{redraw}{per}", with_unit(f(0)), with_unit(f(1)))
         }
         Value::Object(o) if o.contains_key("per_synapse") => format!("one per synapse ({})", o["per_synapse"]),
         Value::Object(_) => v.to_string(),
@@ -207,6 +210,7 @@ pub(crate) fn validate(a: &ValidateArgs) -> Result<()> {
                 if conn["include_self"] == Value::Bool(false) { ", self pairs dropped" } else { "" }
             ),
             "all_to_all" => format!("all to all{}", if conn["include_self"] == Value::Bool(false) { " without self pairs" } else { "" }),
+            "fixed_total_number" => format!("fixed_total_number {} (seed {}, pairs drawn with replacement)", conn["n"], conn["seed"]),
             _ => "explicit CSR".into(),
         };
         let syns = if count.exact { plural(count.synapses, "synapse", "synapses") } else { format!("at most {} synapses (self pairs are dropped when drawn)", count.synapses) };

@@ -158,6 +158,15 @@ pub enum Conn {
         /// between different populations).
         include_self: bool,
     },
+    /// NEST's `fixed_total_number` (`allow_autapses` and `allow_multapses` true): `n` synapses,
+    /// each between a pre and a post neuron drawn uniformly, with replacement (the file's
+    /// `{"kind": "fixed_total_number"}`; the Potjans-Diesmann microcircuit's rule).
+    FixedTotalNumber {
+        /// Synapses.
+        n: u64,
+        /// RNG seed; the realisation depends on it alone (not on the thread count).
+        seed: u64,
+    },
 }
 
 impl Conn {
@@ -228,7 +237,69 @@ impl Conn {
                 }
                 Ok(generate::fixed_prob(n_pre, n_post, k, seed, include_self))
             }
+            Conn::FixedTotalNumber { n, seed } => {
+                if n > u32::MAX as u64 {
+                    return Err(too_many(format!("{path}.n"), n, "n".into()));
+                }
+                if n > 0 && (n_pre == 0 || n_post == 0) {
+                    return Err(Error::invalid(format!("{path}.n"), format!("{n} synapses between populations of {n_pre} and {n_post} neurons")));
+                }
+                Ok(generate::fixed_total_number(n_pre, n_post, n as usize, seed))
+            }
         }
+    }
+}
+
+/// A projection's weights as the builder takes them: given, or drawn when the network is built.
+#[derive(Clone, Debug, PartialEq)]
+pub enum WeightSpec {
+    /// One shared weight or one per synapse.
+    Given(Weights),
+    /// One weight per synapse drawn from a normal distribution (the file's `{"normal": [mean,
+    /// sd], "seed": s, "redraw_sign": true}`); with `redraw_sign`, draws whose sign differs from
+    /// the mean's are drawn again, as the Potjans-Diesmann microcircuit does.
+    Normal {
+        /// Mean weight.
+        mean: f32,
+        /// Standard deviation, >= 0.
+        sd: f32,
+        /// RNG seed; the weights depend on it alone (not on the thread count).
+        seed: u64,
+        /// Redraw a weight whose sign is not the mean's (0 is kept).
+        redraw_sign: bool,
+    },
+}
+
+impl From<Weights> for WeightSpec {
+    fn from(w: Weights) -> WeightSpec {
+        WeightSpec::Given(w)
+    }
+}
+
+impl WeightSpec {
+    /// Checks the distribution's parameters; `path` names the weight field.
+    pub fn check(&self, path: &str) -> Result<()> {
+        if let WeightSpec::Normal { mean, sd, redraw_sign, .. } = *self {
+            if !mean.is_finite() {
+                return Err(Error::invalid(format!("{path}.normal[0]"), format!("the mean must be a finite number, got {mean}")));
+            }
+            if !(sd.is_finite() && sd >= 0.0) {
+                return Err(Error::invalid(format!("{path}.normal[1]"), format!("the standard deviation must be a finite number >= 0, got {sd}")));
+            }
+            if redraw_sign && mean == 0.0 {
+                return Err(Error::invalid(format!("{path}.redraw_sign"), "needs a nonzero mean (the sign to keep is the mean's)"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The weights of `nnz` synapses.
+    fn into_weights(self, path: &str, nnz: usize) -> Result<Weights> {
+        self.check(path)?;
+        Ok(match self {
+            WeightSpec::Given(w) => w,
+            WeightSpec::Normal { mean, sd, seed, redraw_sign } => Weights::PerSynapse(generate::normal_weights(nnz, mean, sd, seed, redraw_sign)),
+        })
     }
 }
 
@@ -260,7 +331,7 @@ pub(crate) struct ProjEntry {
     pub(crate) align: Align,
     pub(crate) delay_ms: Option<f64>,
     pub(crate) conn: Conn,
-    pub(crate) weights: Weights,
+    pub(crate) weights: WeightSpec,
     pub(crate) output: Output,
 }
 
@@ -418,7 +489,7 @@ impl NetworkBuilder {
         post: PopRef,
         synapse: impl Into<Synapse>,
         conn: Conn,
-        weights: Weights,
+        weights: impl Into<WeightSpec>,
         output: impl Into<Output>,
     ) -> ProjRef {
         self.projections.push(ProjEntry {
@@ -429,7 +500,7 @@ impl NetworkBuilder {
             align: Align::Pre,
             delay_ms: None,
             conn,
-            weights,
+            weights: weights.into(),
             output: output.into(),
         });
         ProjRef { builder: self.id, index: self.projections.len() - 1 }
@@ -507,6 +578,7 @@ impl NetworkBuilder {
             let pre = own(p.pre, format!("{path}.pre"))?;
             let post = own(p.post, format!("{path}.post"))?;
             let conn = p.conn.into_csr(&format!("{path}.connectivity"), &populations[pre], &populations[post])?;
+            let weights = p.weights.into_weights(&format!("{path}.weight"), conn.nnz())?;
             projections.push(Projection {
                 name: p.name,
                 pre,
@@ -515,7 +587,7 @@ impl NetworkBuilder {
                 align: p.align,
                 delay_ms: p.delay_ms,
                 conn,
-                weights: p.weights,
+                weights,
                 output: p.output,
             });
         }

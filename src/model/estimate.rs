@@ -9,7 +9,7 @@
 //! the parameters as used, every default filled in.
 
 use super::builder::{MonTarget, PopSpec};
-use super::{generate, Align, Conn, MonitorFormat, NetworkBuilder, NeuronModel, Selection, SpikeTimes, Synapse, Target, Weights};
+use super::{generate, Align, Conn, MonitorFormat, NetworkBuilder, NeuronModel, Selection, SpikeTimes, Synapse, Target, WeightSpec, Weights};
 use crate::error::{Error, Result};
 use serde_json::{json, Value};
 use std::path::Path;
@@ -254,7 +254,7 @@ impl NetworkBuilder {
                     name: p.name.clone(),
                     synapses,
                     exact,
-                    per_synapse_weights: matches!(p.weights, Weights::PerSynapse(_)),
+                    per_synapse_weights: matches!(p.weights, WeightSpec::Given(Weights::PerSynapse(_)) | WeightSpec::Normal { .. }),
                     n_pre,
                     n_post,
                     post: p.post.index(),
@@ -322,11 +322,18 @@ impl NetworkBuilder {
         let estimate = self.estimate();
         let mut shell = self.clone();
         let mut generated_conns: Vec<Option<Value>> = vec![None; shell.projections.len()];
+        let mut generated_weights: Vec<Option<Value>> = vec![None; shell.projections.len()];
         let mut generated_pops: Vec<Option<Value>> = vec![None; shell.populations.len()];
         for (i, p) in shell.projections.iter_mut().enumerate() {
             let path = format!("projections[{i}].connectivity");
             let count = &estimate.projections[i];
             let (n_pre, n_post) = (count.n_pre, count.n_post);
+            if let WeightSpec::Normal { mean, sd, seed, redraw_sign } = p.weights {
+                p.weights.check(&format!("projections[{i}].weight"))?;
+                generated_weights[i] = Some(json!({"normal": [mean, sd], "seed": seed, "redraw_sign": redraw_sign, "per_synapse": count.synapses}));
+                // the mean stands for all (a negative one still draws its warning)
+                p.weights = WeightSpec::Given(Weights::Shared(mean));
+            }
             let described = match p.conn {
                 Conn::FixedProb { prob, seed, include_self } => {
                     if !(prob.is_finite() && (0.0..=1.0).contains(&prob)) {
@@ -345,10 +352,19 @@ impl NetworkBuilder {
                     }
                     json!({"kind": "all_to_all", "include_self": include_self, "synapses": count.synapses})
                 }
+                Conn::FixedTotalNumber { n, seed } => {
+                    if n > u32::MAX as u64 {
+                        return Err(too_many(format!("{path}.n"), n, "n".into()));
+                    }
+                    if n > 0 && (n_pre == 0 || n_post == 0) {
+                        return Err(Error::invalid(format!("{path}.n"), format!("{n} synapses between populations of {n_pre} and {n_post} neurons")));
+                    }
+                    json!({"kind": "fixed_total_number", "n": n, "seed": seed, "synapses": n})
+                }
                 // explicit and one-to-one connectivity are cheap: built and checked as usual
                 Conn::Csr { .. } | Conn::OneToOne => continue,
             };
-            if let Weights::PerSynapse(w) = &p.weights {
+            if let WeightSpec::Given(Weights::PerSynapse(w)) = &p.weights {
                 if count.exact && w.len() as u64 != count.synapses {
                     return Err(Error::invalid(
                         format!("projections[{i}].weight"),
@@ -359,7 +375,7 @@ impl NetworkBuilder {
                     return Err(Error::invalid(format!("projections[{i}].weight[{k}]"), format!("{} is not a finite number", w[k])));
                 }
                 // the smallest weight stands for all (a negative one still draws its warning)
-                p.weights = Weights::Shared(w.iter().copied().fold(f32::INFINITY, f32::min).min(f32::MAX));
+                p.weights = WeightSpec::Given(Weights::Shared(w.iter().copied().fold(f32::INFINITY, f32::min).min(f32::MAX)));
             }
             p.conn = Conn::Csr { indptr: vec![0; n_pre + 1], indices: Vec::new() };
             generated_conns[i] = Some(described);
@@ -390,6 +406,11 @@ impl NetworkBuilder {
         let net = shell.into_network()?;
         let warnings = net.warnings();
         let mut parameters = net.to_json_value(false);
+        for (i, d) in generated_weights.into_iter().enumerate() {
+            if let Some(d) = d {
+                parameters["projections"][i]["weight"] = d;
+            }
+        }
         for (i, d) in generated_conns.into_iter().enumerate() {
             if let Some(d) = d {
                 parameters["projections"][i]["connectivity"] = d;
@@ -434,6 +455,7 @@ fn conn_count(c: &Conn, n_pre: usize, n_post: usize) -> (u64, bool) {
             // without self pairs a row that drew its own index keeps k - 1: known once drawn
             (pre.saturating_mul(k), *include_self || k == 0 || n_pre.min(n_post) == 0)
         }
+        Conn::FixedTotalNumber { n, .. } => (*n, true),
     }
 }
 

@@ -8,7 +8,7 @@
 
 use super::{
     Align, Coba, Conn, IExt, Kinetic, Lif, LifRef, MgBlock, Network, NetworkBuilder, Output, PopRef, Selection, SpikeTimes,
-    Synapse, SynapseKind, VInit, Weights,
+    Synapse, SynapseKind, VInit, WeightSpec, Weights,
 };
 use crate::error::{Error, Result};
 use serde_json::{Map, Value};
@@ -79,9 +79,34 @@ pub fn builder_from_value(v: &Value, base: &str) -> Result<NetworkBuilder> {
         let post = find_pop(&o, "post")?;
         let conn = connectivity(&o.obj("connectivity")?)?;
         let weights = match o.get("weight")? {
-            Value::Array(a) => Weights::PerSynapse(numbers(a, &o.sub("weight"))?),
-            Value::Number(_) => Weights::Shared(o.f32("weight")?),
-            _ => return Err(Error::invalid(o.sub("weight"), "must be a number or a list of numbers (one per synapse)")),
+            Value::Array(a) => WeightSpec::Given(Weights::PerSynapse(numbers(a, &o.sub("weight"))?)),
+            Value::Number(_) => WeightSpec::Given(Weights::Shared(o.f32("weight")?)),
+            Value::Object(_) => {
+                let g = o.obj("weight")?;
+                g.allow(&["normal", "seed", "redraw_sign"])?;
+                let ms = g.array("normal")?;
+                if ms.len() != 2 {
+                    return Err(Error::invalid(g.sub("normal"), "must be [mean, sd]"));
+                }
+                let ms = numbers(ms, &g.sub("normal"))?;
+                let seed = match g.opt("seed") {
+                    None => 0,
+                    Some(_) => whole(&g, "seed")?,
+                };
+                let redraw_sign = match g.opt("redraw_sign") {
+                    None => false,
+                    Some(v) => v.as_bool().ok_or_else(|| Error::invalid(g.sub("redraw_sign"), "must be true or false"))?,
+                };
+                let spec = WeightSpec::Normal { mean: ms[0], sd: ms[1], seed, redraw_sign };
+                spec.check(&o.sub("weight"))?;
+                spec
+            }
+            _ => {
+                return Err(Error::invalid(
+                    o.sub("weight"),
+                    "must be a number, a list of numbers (one per synapse) or {\"normal\": [mean, sd], \"seed\": s, \"redraw_sign\": true}",
+                ))
+            }
         };
         let synapse = synapse(&o.obj("synapse")?)?;
         let output = output(&o.obj("output")?)?;
@@ -363,7 +388,11 @@ fn connectivity(o: &Obj) -> Result<Conn> {
             };
             Ok(Conn::FixedProb { prob: o.f64("prob")?, seed: whole(o, "seed")?, include_self })
         }
-        other => Err(Error::invalid(o.sub("kind"), format!("unknown connectivity kind \"{other}\" (known: csr, fixed_prob)"))),
+        "fixed_total_number" => {
+            o.allow(&["kind", "n", "seed"])?;
+            Ok(Conn::FixedTotalNumber { n: whole(o, "n")?, seed: whole(o, "seed")? })
+        }
+        other => Err(Error::invalid(o.sub("kind"), format!("unknown connectivity kind \"{other}\" (known: csr, fixed_prob, fixed_total_number)"))),
     }
 }
 

@@ -1,5 +1,6 @@
 //! Generators the network file can ask for instead of listing data: `fixed_prob` connectivity
-//! (BrainPy's `FixedProb`) and the `regular` and `poisson` spike sources. Each one expands at
+//! (BrainPy's `FixedProb`), `fixed_total_number` connectivity (NEST's rule), weights drawn from
+//! a normal distribution, and the `regular` and `poisson` spike sources. Each one expands at
 //! parse time into the plain data ([`Csr`], [`SpikeTimes`]) the engines already run, so no
 //! backend knows generators exist (format: `docs/FORMAT-generators.md`).
 //!
@@ -19,11 +20,19 @@ use rayon::prelude::*;
 pub const ROWS_PER_BLOCK: usize = 256;
 /// Neurons per RNG block of `poisson`.
 pub const NEURONS_PER_BLOCK: usize = 1024;
+/// Synapses per RNG block of `fixed_total_number` and of drawn weights.
+pub const SYNAPSES_PER_BLOCK: usize = 1 << 16;
+
+/// Stream offsets, so that generators sharing a seed draw independent numbers: `fixed_prob`
+/// and `poisson` use streams `0, 1, ...`, the others start at these.
+const NORMAL_STREAMS: u64 = 1 << 40;
+const TOTAL_NUMBER_STREAMS: u64 = 2 << 40;
+const WEIGHT_STREAMS: u64 = 3 << 40;
 
 /// The RNG of block `block` of a generator seeded with `seed`.
-fn block_rng(seed: u64, block: usize) -> ChaCha8Rng {
+fn block_rng(seed: u64, block: u64) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(block as u64);
+    rng.set_stream(block);
     rng
 }
 
@@ -146,7 +155,7 @@ pub fn fixed_prob(n_pre: usize, n_post: usize, k: usize, seed: u64, include_self
         indices.par_chunks_mut(ROWS_PER_BLOCK * k).enumerate().for_each_init(
             || vec![0u64; words],
             |bitmap, (b, block)| {
-                let mut rng = block_rng(seed, b);
+                let mut rng = block_rng(seed, b as u64);
                 for row in block.chunks_mut(k) {
                     sample_row(&mut rng, n_post, m, bitmap, row);
                 }
@@ -179,6 +188,104 @@ pub fn fixed_prob(n_pre: usize, n_post: usize, k: usize, seed: u64, include_self
     Csr { n_rows: n_pre, n_cols: n_post, indptr, indices }
 }
 
+/// NEST's `fixed_total_number` rule (`allow_autapses` and `allow_multapses` true, as the
+/// Potjans-Diesmann microcircuit uses it): `n` synapses, each from a pre neuron and to a post
+/// neuron drawn uniformly and independently, with replacement (a pair may repeat, and `pre ==
+/// post` may occur).
+///
+/// Synapse `s` is drawn by block `s / SYNAPSES_PER_BLOCK`'s RNG, so the matrix does not depend on
+/// the thread count. Two passes over the same draws: the first counts each pre neuron's
+/// synapses (the row offsets), the second places each target; then each row is sorted, so the
+/// order in which threads placed them does not matter. Memory: the 4-byte `indices` and the
+/// `indptr`, plus one `n_pre`-sized count per thread while counting.
+///
+/// Panics if `n` does not fit in `u32`, or `n > 0` with an empty population (the caller
+/// checks and reports both).
+pub fn fixed_total_number(n_pre: usize, n_post: usize, n: usize, seed: u64) -> Csr {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    assert!(n <= u32::MAX as usize, "synapse count exceeds u32");
+    assert!(n == 0 || (n_pre > 0 && n_post > 0), "synapses between empty populations");
+    let blocks = n.div_ceil(SYNAPSES_PER_BLOCK);
+    let counts = (0..blocks)
+        .into_par_iter()
+        .fold(
+            || vec![0u32; n_pre],
+            |mut c, b| {
+                total_number_block(seed, b, n, n_pre, n_post, |pre, _| c[pre as usize] += 1);
+                c
+            },
+        )
+        .reduce(|| vec![0u32; n_pre], |mut a, b| {
+            a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+            a
+        });
+    let mut indptr = Vec::with_capacity(n_pre + 1);
+    indptr.push(0u32);
+    let mut total = 0u32;
+    for c in &counts {
+        total += c;
+        indptr.push(total);
+    }
+    let cursor: Vec<AtomicU32> = indptr[..n_pre].iter().map(|&x| AtomicU32::new(x)).collect();
+    let slots: Vec<AtomicU32> = (0..n).map(|_| AtomicU32::new(0)).collect();
+    (0..blocks).into_par_iter().for_each(|b| {
+        total_number_block(seed, b, n, n_pre, n_post, |pre, post| {
+            let at = cursor[pre as usize].fetch_add(1, Ordering::Relaxed);
+            slots[at as usize].store(post, Ordering::Relaxed);
+        })
+    });
+    // same size and alignment: collected in place, no second allocation
+    let mut indices: Vec<u32> = slots.into_iter().map(AtomicU32::into_inner).collect();
+    let mut rows = Vec::with_capacity(n_pre);
+    let mut rest = indices.as_mut_slice();
+    for c in &counts {
+        let (row, tail) = rest.split_at_mut(*c as usize);
+        rows.push(row);
+        rest = tail;
+    }
+    rows.par_iter_mut().for_each(|r| r.sort_unstable());
+    Csr { n_rows: n_pre, n_cols: n_post, indptr, indices }
+}
+
+/// The draws of block `b` of [`fixed_total_number`], in order: `f(pre, post)` for each.
+#[inline(always)]
+fn total_number_block(seed: u64, b: usize, n: usize, n_pre: usize, n_post: usize, mut f: impl FnMut(u32, u32)) {
+    let mut rng = block_rng(seed, b as u64 + TOTAL_NUMBER_STREAMS);
+    for _ in 0..SYNAPSES_PER_BLOCK.min(n - b * SYNAPSES_PER_BLOCK) {
+        let pre = rng.random_range(0..n_pre as u32);
+        let post = rng.random_range(0..n_post as u32);
+        f(pre, post);
+    }
+}
+
+/// `n` weights drawn from a normal distribution of `mean` and standard deviation `sd`, from
+/// `seed`, one per synapse in CSR order. With `redraw_sign`, a draw whose sign differs from the
+/// mean's is drawn again (NEST's `redraw` with a bound at 0, as the Potjans-Diesmann
+/// microcircuit draws its weights; 0 itself is kept). Weight `s` is drawn by block `s /
+/// SYNAPSES_PER_BLOCK`'s RNG, so the weights do not depend on the thread count.
+///
+/// Panics if `redraw_sign` with `mean == 0` (the caller rejects it).
+pub fn normal_weights(n: usize, mean: f32, sd: f32, seed: u64, redraw_sign: bool) -> Vec<f32> {
+    assert!(!redraw_sign || mean != 0.0, "redraw_sign needs a nonzero mean");
+    let mut out = vec![0.0f32; n];
+    out.par_chunks_mut(SYNAPSES_PER_BLOCK).enumerate().for_each(|(b, chunk)| {
+        let mut rng = block_rng(seed, b as u64 + WEIGHT_STREAMS);
+        for x in chunk {
+            *x = loop {
+                let u1: f64 = 1.0 - rng.random::<f64>(); // (0, 1]
+                let u2: f64 = rng.random();
+                let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+                let w = (mean as f64 + sd as f64 * z) as f32;
+                // the right sign has probability at least 1/2: a few draws at most, expected
+                if !redraw_sign || (w >= 0.0) == (mean > 0.0) || w == 0.0 {
+                    break w;
+                }
+            };
+        }
+    });
+    out
+}
+
 /// `n` values drawn from a normal distribution of `mean` and standard deviation `sd`, from
 /// `seed`: value `k` is drawn by block `k / NEURONS_PER_BLOCK`'s RNG (Box-Muller on two
 /// uniform draws), so the values do not depend on the thread count and any block can be drawn
@@ -187,7 +294,7 @@ pub fn normal(n: usize, mean: f32, sd: f32, seed: u64) -> Vec<f32> {
     let mut out = vec![0.0f32; n];
     out.par_chunks_mut(NEURONS_PER_BLOCK).enumerate().for_each(|(b, chunk)| {
         // a stream apart from the Poisson sources' (which use streams 0, 1, ...)
-        let mut rng = block_rng(seed, b + (1 << 40));
+        let mut rng = block_rng(seed, b as u64 + NORMAL_STREAMS);
         for x in chunk {
             let u1: f64 = 1.0 - rng.random::<f64>(); // (0, 1]
             let u2: f64 = rng.random();
@@ -261,7 +368,7 @@ pub fn poisson(n: usize, rate_hz: f64, dt: f64, steps: usize, seed: u64) -> Resu
     let blocks: Vec<Result<Vec<(u32, f32)>, usize>> = (0..n.div_ceil(NEURONS_PER_BLOCK))
         .into_par_iter()
         .map(|b| {
-            let mut rng = block_rng(seed, b);
+            let mut rng = block_rng(seed, b as u64);
             let mut ev = Vec::new();
             let neurons = b * NEURONS_PER_BLOCK..((b + 1) * NEURONS_PER_BLOCK).min(n);
             if p.is_nan() || p <= 0.0 {
@@ -321,6 +428,58 @@ mod tests {
             assert_eq!(row.len(), k, "row {r}");
             assert!(row.windows(2).all(|w| w[0] < w[1]), "row {r} not strictly ascending (distinct)");
         }
+    }
+
+    #[test]
+    fn fixed_total_number_draws_n_pairs_uniformly_for_any_thread_count() {
+        let (n_pre, n_post, n) = (300, 200, 3 * SYNAPSES_PER_BLOCK + 123);
+        let a = in_pool(1, || fixed_total_number(n_pre, n_post, n, 5));
+        let b = in_pool(3, || fixed_total_number(n_pre, n_post, n, 5));
+        assert_eq!(a, b, "the thread count changed the matrix");
+        assert_eq!(a.indices.len(), n);
+        assert_eq!(a.indptr.len(), n_pre + 1);
+        assert_eq!(*a.indptr.last().unwrap() as usize, n);
+        assert!(a.indices.iter().all(|&j| (j as usize) < n_post));
+        for r in 0..n_pre {
+            let row = &a.indices[a.indptr[r] as usize..a.indptr[r + 1] as usize];
+            assert!(row.windows(2).all(|w| w[0] <= w[1]), "row {r} is sorted");
+        }
+        // row lengths: binomial(n, 1/n_pre), mean n/n_pre = 655.8, sd 25.6; columns likewise
+        let mean = n as f64 / n_pre as f64;
+        let sd = (mean * (1.0 - 1.0 / n_pre as f64)).sqrt();
+        let rows: Vec<f64> = (0..n_pre).map(|r| (a.indptr[r + 1] - a.indptr[r]) as f64).collect();
+        let m = rows.iter().sum::<f64>() / n_pre as f64;
+        let s = (rows.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n_pre - 1) as f64).sqrt();
+        assert!((s / sd - 1.0).abs() < 0.15, "row length sd {s} against {sd}");
+        let mut cols = vec![0f64; n_post];
+        a.indices.iter().for_each(|&j| cols[j as usize] += 1.0);
+        let cmean = n as f64 / n_post as f64;
+        let worst = cols.iter().map(|c| (c - cmean).abs() / cmean.sqrt()).fold(0.0, f64::max);
+        assert!(worst < 5.0, "a column is {worst} sd from its mean");
+        // multapses occur (a pair drawn twice): with n = 196,731 draws over 60,000 pairs, most do
+        let repeats = (0..n_pre).map(|r| a.indices[a.indptr[r] as usize..a.indptr[r + 1] as usize].windows(2).filter(|w| w[0] == w[1]).count()).sum::<usize>();
+        assert!(repeats > n / 2, "{repeats} repeated pairs");
+        assert_ne!(a, fixed_total_number(n_pre, n_post, n, 6), "another seed, another matrix");
+        assert_eq!(fixed_total_number(4, 4, 0, 1).indptr, vec![0; 5]);
+    }
+
+    #[test]
+    fn normal_weights_keep_their_sign_and_moments() {
+        let n = 2 * SYNAPSES_PER_BLOCK + 7;
+        let w = in_pool(1, || normal_weights(n, 87.8, 8.78, 3, true));
+        assert_eq!(w, in_pool(2, || normal_weights(n, 87.8, 8.78, 3, true)), "thread count");
+        let m = w.iter().map(|&x| x as f64).sum::<f64>() / n as f64;
+        let sd = (w.iter().map(|&x| (x as f64 - m).powi(2)).sum::<f64>() / n as f64).sqrt();
+        assert!((m - 87.8).abs() < 0.1 && (sd / 8.78 - 1.0).abs() < 0.02, "mean {m}, sd {sd}");
+        // sd as large as the mean: 16% of plain draws are negative; none after redrawing
+        let plain = normal_weights(n, -1.0, 1.0, 4, false);
+        let negative = plain.iter().filter(|&&x| x > 0.0).count() as f64 / n as f64;
+        assert!((negative - 0.1587).abs() < 0.01, "{negative} of the plain draws have the wrong sign");
+        let redrawn = normal_weights(n, -1.0, 1.0, 4, true);
+        assert!(redrawn.iter().all(|&x| x <= 0.0), "a redrawn weight kept the wrong sign");
+        // the truncated normal's mean: -1 - phi(1)/Phi(1) = -1.2876
+        let m = redrawn.iter().map(|&x| x as f64).sum::<f64>() / n as f64;
+        assert!((m + 1.2876).abs() < 0.01, "redrawn mean {m}");
     }
 
     #[test]
@@ -512,6 +671,22 @@ mod tests {
         let net = parse(&net_json(r#"{"kind": "fixed_prob", "prob": 1, "seed": 0}"#, poi)).unwrap();
         let NeuronModel::SpikeTimes(s) = &net.populations[0].model else { panic!() };
         assert_eq!(s, &poisson(200, 20.0, 0.1, 1000, 5).unwrap());
+        // NEST's fixed_total_number, and weights drawn per synapse (builder and file alike)
+        let net = parse(&net_json(r#"{"kind": "fixed_total_number", "n": 5000, "seed": 9}"#, reg)).unwrap();
+        assert_eq!(net.projections[0].conn, fixed_total_number(200, 300, 5000, 9));
+        let drawn = net_json(r#"{"kind": "fixed_total_number", "n": 5000, "seed": 9}"#, reg)
+            .replace(r#""weight": 0.1"#, r#""weight": {"normal": [0.1, 0.05], "seed": 4, "redraw_sign": true}"#);
+        let net = parse(&drawn).unwrap();
+        assert_eq!(net.projections[0].weights, crate::model::Weights::PerSynapse(normal_weights(5000, 0.1, 0.05, 4, true)));
+        let mut b = crate::model::NetworkBuilder::new(0.1, 1000);
+        let src = b.regular("src", 200, 50, 3);
+        let post = b.lif_ref("post", 300, crate::model::LifRef::brainpy_defaults());
+        let w = crate::model::WeightSpec::Normal { mean: 0.1, sd: 0.05, seed: 4, redraw_sign: true };
+        let conn = crate::model::Conn::FixedTotalNumber { n: 5000, seed: 9 };
+        b.projection("syn", src, post, crate::model::Synapse::ampa(), conn, w, crate::model::Coba { e: 0.0 });
+        let built = b.build().unwrap();
+        assert_eq!(built.projections[0].conn, net.projections[0].conn);
+        assert_eq!(built.projections[0].weights, net.projections[0].weights);
         // errors name the field
         for (conn, src, want) in [
             (r#"{"kind": "fixed_prob", "prob": 1.5, "seed": 1}"#, reg, "projections[0].connectivity.prob"),

@@ -13,7 +13,7 @@ mod json;
 pub(crate) mod validate;
 pub mod warnings;
 
-pub use builder::{Conn, NetworkBuilder, PopRef, ProjRef, TargetRef};
+pub use builder::{Conn, NetworkBuilder, PopRef, ProjRef, TargetRef, WeightSpec};
 pub use csr::Csr;
 
 /// A whole simulation: populations, projections between them, what to record, and for how long.

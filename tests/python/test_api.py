@@ -211,6 +211,24 @@ def test_fixed_prob_all2all_one2one():
         net_with(sg.One2One(), 0.3).run(10)
 
 
+def test_fixed_total_number_and_normal_weights_equal_the_file():
+    conn, weight = sg.FixedTotalNumber(150, seed=4), sg.Normal(0.3, 0.2, seed=5, redraw_sign=True)
+    net = net_with(conn, weight)
+    j = json.loads(net.to_json(10))
+    proj = j["projections"][0]
+    assert len(proj["connectivity"]["indices"]) == 150  # pairs drawn with replacement
+    assert len(proj["weight"]) == 150 and min(proj["weight"]) >= 0.0  # redrawn to the mean's sign
+    # the file with the generators gives the same matrix and weights, and the same run
+    proj_file = dict(proj, connectivity={"kind": "fixed_total_number", "n": 150, "seed": 4},
+                     weight={"normal": [0.3, 0.2], "seed": 5, "redraw_sign": True})
+    from_file = sg.Network.from_json(json.dumps(dict(j, projections=[proj_file])))
+    assert json.loads(from_file.to_json(10))["projections"][0] == proj
+    assert_same_bits(net.run(400), from_file.run(400))
+    with pytest.raises(ValueError, match=r"redraw_sign: needs a nonzero mean"):
+        sg.Normal(0.0, 1.0, redraw_sign=True)
+    assert repr(weight) == "Normal(0.3, 0.2, seed=5, redraw_sign=True)"
+
+
 # -- BrainPy's defaults come from the Rust crate ------------------------------------------------
 def test_omitted_parameters_take_the_file_readers_defaults():
     """A Python call without parameters and a network file without them give the same network:
