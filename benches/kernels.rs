@@ -13,6 +13,7 @@ use spikegpu::internals::fast::post_synapse::post_synapse;
 use spikegpu::internals::fast::sliced::Sliced;
 use spikegpu::internals::reference::csr_gather::csr_gather;
 use spikegpu::internals::reference::event_finalize::event_finalize;
+use spikegpu::internals::reference::spike_scatter::Delivery;
 use spikegpu::internals::reference::lif_update::LifState;
 use spikegpu::model::{Csr, LifRef, Output, Synapse, SynapseKind};
 use spikegpu::plan::{AccKind, GatingParams, NeuronParams, OutputParams, PlanWeights, SynParams};
@@ -98,7 +99,7 @@ fn main() {
     println!("event_finalize {:>7} neurons   {:>9.1} us/step  {:.2} ns/neuron", n, s * 1e6, s * 1e9 / n as f64);
 
     // spike scatter (post-aligned): the same active rows' weights into an accumulator
-    let s = median_seconds(reps, || spike_scatter(&pre_major.indptr, &pre_cols, &w, scale, &active, n, n, &mut acc));
+    let s = median_seconds(reps, || spike_scatter(&pre_major.indptr, &pre_cols, &w, scale, &active, n, n, Delivery::NOW, &mut acc));
     println!("spike_scatter {:>8} synapses  {:>9.1} us/step  {:.2} ns/synapse ({} spiking rows)", touched, s * 1e6, s * 1e9 / touched as f64, active.len());
     // post-aligned Expon state of n post neurons
     let ep = SynParams::new(&Synapse::Expon { tau: 5.0 }, 0.1);

@@ -1,7 +1,8 @@
 // One step of a state per post neuron fed by a fixed-point accumulator, binding its conductance
 // into its neuron input slot and clearing the accumulator (twin:
 // src/cpu/reference/post_synapse.rs). Post-aligned: add, then decay; the event-mode aggregate of
-// a linear pre-aligned synapse: decay, then add.
+// a linear pre-aligned synapse: decay, then add. The accumulator is a ring of `ring` slots (per-
+// synapse delays); step i reads and clears slot i % ring.
 
 const KIND_POST_ALIGNED: u32 = 0u;
 
@@ -11,6 +12,10 @@ struct PostSynapseParams {
     kind: u32,        // 0: post-aligned, 1: aggregate
     slot_base: u32,   // the neuron input slot in gsyn
     inv_scale: f32,   // 1 / the accumulator's fixed-point scale
+    ring: u32,        // slots of the accumulator ring
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 @group(1) @binding(0) var<uniform> p: PostSynapseParams;
@@ -25,8 +30,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     if (idx >= p.width) {
         return;
     }
-    let y = f32(acc[idx]) * p.inv_scale;
-    acc[idx] = 0;
+    let a = (now.step % p.ring) * p.width + idx;
+    let y = f32(acc[a]) * p.inv_scale;
+    acc[a] = 0;
     let w = p.width;
     var out: f32;
     if (p.kind == KIND_POST_ALIGNED) {

@@ -2,7 +2,8 @@
 // into its accumulator in fixed point (twin: src/cpu/reference/spike_scatter.rs). Each workgroup
 // looks at 64 pre variables, lists the ones that spiked at the read step in workgroup memory, and
 // then all 64 threads walk each listed row together. Integer atomics make the sums independent of
-// the order in which threads add, so the result equals the CPU's.
+// the order in which threads add, so the result equals the CPU's. The accumulator is a ring of
+// acc_ring slots: a synapse of lag k (per-synapse delays) adds into slot (step + k) % acc_ring.
 
 struct SpikeScatterParams {
     rows: u32,        // pre rows in this slice
@@ -15,8 +16,8 @@ struct SpikeScatterParams {
     per_synapse: u32, // 1: weights[] per synapse, 0: shared_q
     shared_q: i32,    // the shared weight in fixed point
     scale: f32,       // fixed-point scale of the weights
-    _pad0: u32,
-    _pad1: u32,
+    acc_ring: u32,    // slots of the accumulator ring
+    lagged: u32,      // 1: lags[] per synapse, 0: every lag 0
 }
 
 @group(1) @binding(0) var<uniform> p: SpikeScatterParams;
@@ -24,7 +25,8 @@ struct SpikeScatterParams {
 @group(1) @binding(2) var<storage, read> indices: array<u32>; // post neuron per synapse
 @group(1) @binding(3) var<storage, read> weights: array<f32>;
 @group(1) @binding(4) var<storage, read> stamps: array<u32>;  // the pre population's stamp ring
-@group(1) @binding(5) var<storage, read_write> acc: array<atomic<i32>>;
+@group(1) @binding(5) var<storage, read> lags: array<u32>;    // lag per synapse, when lagged
+@group(1) @binding(6) var<storage, read_write> acc: array<atomic<i32>>;
 
 // this workgroup's spiking variables: batch row * rows + row
 var<workgroup> listed: array<u32, WG>;
@@ -56,6 +58,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         listed_total = atomicLoad(&listed_count);
     }
     let n = workgroupUniformLoad(&listed_total);
+    let slot_len = p.batch * p.n_post;
     for (var a = 0u; a < n; a++) {
         let b = listed[a] / p.rows;
         let r = listed[a] % p.rows;
@@ -65,7 +68,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
             if (p.per_synapse != 0u) {
                 q = i32(round(weights[e] * p.scale));
             }
-            atomicAdd(&acc[b * p.n_post + indices[e]], q);
+            var lag = 0u;
+            if (p.lagged != 0u) {
+                lag = lags[e];
+            }
+            let slot = (now.step + lag) % p.acc_ring;
+            atomicAdd(&acc[slot * slot_len + b * p.n_post + indices[e]], q);
         }
     }
 }

@@ -89,6 +89,26 @@ pub fn f32_vec(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<Vec<f32>> {
     Ok(v)
 }
 
+/// A flat list of numbers as f64 (`[n]`): per-synapse delays in ms, whose ring slots
+/// (`ceil(d / dt)`) an f32 rounding could move by one (0.3 ms as f32 is 3.0000001 steps).
+pub fn f64_vec(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<Vec<f64>> {
+    let (arr, kind) = as_array(obj)?;
+    let shape: Vec<usize> = arr.getattr("shape")?.extract()?;
+    if shape.len() != 1 {
+        return Err(invalid(path, format!("must be one-dimensional, got shape {shape:?}")));
+    }
+    if shape[0] == 0 {
+        return Ok(Vec::new());
+    }
+    if !matches!(kind.as_str(), "f" | "i" | "u") {
+        let dtype = arr.getattr("dtype")?.str()?.to_string();
+        return Err(invalid(path, format!("must hold numbers, got an array of {dtype}")));
+    }
+    let c = numpy(obj.py())?.call_method1("ascontiguousarray", (arr, "float64"))?;
+    let view: PyReadonlyArrayDyn<'_, f64> = c.extract()?;
+    Ok(view.as_slice().map_err(|e| invalid(path, e))?.to_vec())
+}
+
 /// Indices (`u32`) from integers of any dtype. Negative, too large or non-integer values are
 /// errors naming the first offending position.
 pub fn index_vec(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<Vec<u32>> {

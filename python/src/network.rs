@@ -15,7 +15,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
 use spikegpu::model::{
     file, Align, Conn, IExt, Lif, LifRef, MonitorFormat, Network, NetworkBuilder, NeuronModel, Output, Selection, SpikeTimes,
-    Synapse, WeightSpec, Weights,
+    Synapse, DelaySpec, WeightSpec, Weights,
 };
 
 /// A population as described: a model, or a generated source expanded when the steps are known.
@@ -54,6 +54,8 @@ pub struct ProjDesc {
     pub synapse: Synapse,
     pub align: Align,
     pub delay_ms: Option<f64>,
+    /// Per-synapse delays (post-aligned projections), replacing `delay_ms`.
+    pub synapse_delays: Option<DelaySpec>,
     pub conn: Conn,
     pub weights: WeightSpec,
     pub output: Output,
@@ -103,6 +105,9 @@ impl Desc {
             b.align(r, p.align);
             if let Some(d) = p.delay_ms {
                 b.delay_ms(r, d);
+            }
+            if let Some(d) = p.synapse_delays {
+                b.synapse_delays(r, d);
             }
         }
         for m in self.mons {
@@ -308,6 +313,7 @@ impl PyNetwork {
                 synapse: p.synapse,
                 align: p.align,
                 delay_ms: p.delay_ms,
+                synapse_delays: p.delay_slots.map(DelaySpec::Steps),
                 conn: Conn::Csr { indptr: p.conn.indptr, indices: p.conn.indices },
                 weights: WeightSpec::Given(p.weights),
                 output: p.output,
@@ -556,7 +562,8 @@ impl PyNetwork {
     /// `All2All()`, `One2One()`, `CSRConn(indices, indptr)`, `IJConn(i, j)` or a `scipy.sparse`
     /// matrix (rows = pre, columns = post; its values are the weights unless `weight` is given).
     /// weight: one number, or one per synapse (pre-major CSR order; an IJConn's pair order).
-    /// delay: ms or None (BrainPy's `ceil(delay / dt)` ring slots). output: `COBA(E)`, `CUBA()`,
+    /// delay: ms or None (BrainPy's `ceil(delay / dt)` ring slots), or one per synapse in CSR
+    /// order (`align="post"`: each synapse delayed as the projection would be with its delay). output: `COBA(E)`, `CUBA()`,
     /// `MgBlock(...)`. name: defaults to `"<pre>_to_<post>"`. Returns the projection, whose
     /// attributes are monitor targets (`syn.g`).
     #[pyo3(signature = (pre, post, synapse, conn, weight=None, delay=None, output=None, align="pre", name=None))]
@@ -603,9 +610,14 @@ impl PyNetwork {
             "post" => Align::Post,
             other => return Err(invalid(&format!("{path}.align"), format!("must be \"pre\" or \"post\", got \"{other}\""))),
         };
-        let delay_ms = match delay {
-            Some(d) if !d.is_none() => Some(f64_scalar(d, &format!("{path}.delay"))?),
-            _ => None,
+        // a number (ms) for the projection, or one per synapse in CSR order (align="post")
+        let (delay_ms, synapse_delays) = match delay {
+            Some(d) if !d.is_none() && convert::is_scalar(d)? => (Some(f64_scalar(d, &format!("{path}.delay"))?), None),
+            Some(d) if !d.is_none() => {
+                let ms = convert::f64_vec(d, &format!("{path}.delay"))?;
+                (None, Some(DelaySpec::Ms(ms)))
+            }
+            _ => (None, None),
         };
         let weight = weight.filter(|w| !w.is_none());
         let cpath = format!("{path}.connectivity");
@@ -653,7 +665,7 @@ impl PyNetwork {
         };
         let weights = weights.ok_or_else(|| invalid(&format!("{path}.weight"), "is missing: give one number, one per synapse, or sg.Normal(mean, sd, seed)"))?;
         let model = synapse.model_name();
-        self.desc.projs.push(ProjDesc { name: name.clone(), pre: pre_i, post: post_i, synapse, align, delay_ms, conn, weights, output });
+        self.desc.projs.push(ProjDesc { name: name.clone(), pre: pre_i, post: post_i, synapse, align, delay_ms, synapse_delays, conn, weights, output });
         Ok(ProjHandle { name, model })
     }
 

@@ -215,6 +215,24 @@ pub(crate) fn validate(a: &ValidateArgs) -> Result<()> {
         };
         let syns = if count.exact { plural(count.synapses, "synapse", "synapses") } else { format!("at most {} synapses (self pairs are dropped when drawn)", count.synapses) };
         let delay = match proj["delay"].as_f64() {
+            None if proj["delay"].get("normal").is_some() => {
+                let d = &proj["delay"];
+                let f = |k: usize| d["normal"].get(k).and_then(Value::as_f64).map_or("?".into(), num);
+                format!(
+                    "per-synapse delays drawn from a normal distribution (mean {} ms, sd {} ms, draws below {} ms redrawn, seed {})",
+                    f(0),
+                    f(1),
+                    d["min"].as_f64().map_or("?".into(), num),
+                    d["seed"]
+                )
+            }
+            None if proj["delay"].get("per_synapse").is_some() => {
+                let d = &proj["delay"];
+                match d.get("max_steps") {
+                    Some(m) => format!("per-synapse delays ({} values, up to {m} steps)", d["per_synapse"]),
+                    None => format!("per-synapse delays ({} values)", d["per_synapse"]),
+                }
+            }
             None => "no delay".to_string(),
             Some(d) => {
                 let lag = count.lag;

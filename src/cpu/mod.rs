@@ -13,6 +13,7 @@ use fast::columns::Indices;
 use fast::gating::Spikes;
 use fast::sliced::Sliced;
 use reference::lif_update::LifState;
+use reference::spike_scatter::Delivery;
 
 /// A spike source's state: its stamp ring.
 struct SourceState {
@@ -52,6 +53,8 @@ struct ProductState {
     weights: crate::plan::PlanWeights,
     /// AMPA/GABAa event mode: this step's fixed-point increments.
     acc: Vec<i32>,
+    /// Per-synapse lags of a scatter (post-aligned projections with per-synapse delays).
+    lags: Option<Vec<u16>>,
 }
 
 enum Matrix {
@@ -101,7 +104,7 @@ impl CpuEngine {
         let b = plan.batch;
         let mut products = Vec::with_capacity(plan.projections.len());
         for k in 0..plan.projections.len() {
-            let PlanMatrix { csr, weights } = plan.take_matrix(k);
+            let PlanMatrix { csr, weights, lags } = plan.take_matrix(k);
             let p = &plan.projections[k];
             let indices = Indices::narrowest(csr.indices, csr.n_cols);
             let (matrix, weights, acc) = match p.product {
@@ -114,7 +117,7 @@ impl CpuEngine {
                 Product::Scatter { .. } => (Matrix::Csr(indices), weights, Vec::new()),
             };
             let indptr = if matches!(matrix, Matrix::Sliced(_)) { Vec::new() } else { csr.indptr };
-            products.push(ProductState { indptr, matrix, weights, acc });
+            products.push(ProductState { indptr, matrix, weights, acc, lags });
         }
         // which LIF populations' spikes must be kept as lists: those read by a scatter (a ring
         // of them) or by an AMPA/GABAa group in event mode (this step's)
@@ -150,7 +153,7 @@ impl CpuEngine {
                     }
                 })
                 .collect(),
-            accs: plan.accumulators.iter().map(|a| AccState { acc: vec![0; b * a.n], states: vec![0.0; a.states.len() * b * a.n] }).collect(),
+            accs: plan.accumulators.iter().map(|a| AccState { acc: vec![0; a.ring * b * a.n], states: vec![0.0; a.states.len() * b * a.n] }).collect(),
             products,
             spikes: Vec::new(),
             on_values: Vec::new(),
@@ -244,9 +247,10 @@ impl CpuEngine {
                 let pr = &self.products[proj];
                 let Matrix::Csr(cols) = &pr.matrix else { unreachable!("a scatter keeps CSR") };
                 let out = &mut self.accs[acc].acc;
+                let to = Delivery { lags: pr.lags.as_deref(), ring: plan.accumulators[acc].ring, step: i };
                 match cols {
-                    Indices::Narrow(c) => fast::event::spike_scatter(&pr.indptr, c, &pr.weights, scale, spiked, p.n_pre, p.n_post, out),
-                    Indices::Wide(c) => fast::event::spike_scatter(&pr.indptr, c, &pr.weights, scale, spiked, p.n_pre, p.n_post, out),
+                    Indices::Narrow(c) => fast::event::spike_scatter(&pr.indptr, c, &pr.weights, scale, spiked, p.n_pre, p.n_post, to, out),
+                    Indices::Wide(c) => fast::event::spike_scatter(&pr.indptr, c, &pr.weights, scale, spiked, p.n_pre, p.n_post, to, out),
                 }
             }
             Phase::PostSynapse { acc } => {
@@ -255,7 +259,9 @@ impl CpuEngine {
                 let st = &mut self.accs[acc];
                 let y = &mut self.neurons[a.neuron].lif.gsyn[a.slot * w..(a.slot + 1) * w];
                 let (first, second) = st.states.split_at_mut(w);
-                fast::post_synapse::post_synapse(&a.params, a.kind, 1.0 / a.scale, &mut st.acc, first, second, y);
+                // this step's slot of the accumulator ring
+                let now = &mut st.acc[(i % a.ring) * w..][..w];
+                fast::post_synapse::post_synapse(&a.params, a.kind, 1.0 / a.scale, now, first, second, y);
                 debug_assert!(a.kind == AccKind::PostAligned || plan.is_aggregate(acc));
             }
             Phase::NeuronUpdate { neuron } => {

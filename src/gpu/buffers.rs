@@ -156,7 +156,7 @@ impl StateBuffers {
             let w = b * a.n;
             check(&format!("synapse states onto \"{}\"", name(plan.neurons[a.neuron].pop)), words(w * a.states.len()))?;
             accs.push(AccBuffers {
-                acc: ctx.zeroed_storage_buffer("accumulator", words(w), U::empty())?,
+                acc: ctx.zeroed_storage_buffer("accumulator", words(w * a.ring), U::empty())?,
                 states: ctx.zeroed_storage_buffer("synapse states", words(w * a.states.len()), U::empty())?,
             });
         }

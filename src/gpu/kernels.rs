@@ -191,7 +191,9 @@ bindings! {
         weights: Read,
         /// The pre population's stamp ring.
         stamps: Read,
-        /// The accumulator.
+        /// Per-synapse lags (or a placeholder).
+        lags: Read,
+        /// The accumulator ring.
         acc: ReadWrite,
     }
 }

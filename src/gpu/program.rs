@@ -124,6 +124,8 @@ pub(crate) struct Slice {
     pub indices: wgpu::Buffer,
     /// Per-synapse weights, or a placeholder.
     pub weights: wgpu::Buffer,
+    /// Per-synapse lags (widened to 32 bits), or a placeholder.
+    pub lags: wgpu::Buffer,
 }
 
 /// Builds the dispatches of one plan; the buffers its bind groups use stay in `keep`.
@@ -218,6 +220,13 @@ impl ProgramBuilder<'_> {
                 weights: match &m.weights {
                     PlanWeights::Shared(_) => placeholder(self.ctx)?,
                     PlanWeights::PerSynapse(w) => self.ctx.storage_buffer_from("weights", &w[base..end], U::empty())?,
+                },
+                lags: match &m.lags {
+                    None => placeholder(self.ctx)?,
+                    Some(l) => {
+                        let wide: Vec<u32> = l[base..end].iter().map(|&x| x as u32).collect();
+                        self.ctx.storage_buffer_from("lags", &wide, U::empty())?
+                    }
                 },
             });
         }
@@ -340,6 +349,7 @@ impl ProgramBuilder<'_> {
             PopSlot::Source(s) => plan.sources[s].ring,
             PopSlot::Neuron(l) => plan.neurons[l].ring,
         };
+        let lagged = m.lags.is_some() as u32;
         let (slices, weights) = self.slices(proj, m, "synapses from pre neuron")?;
         let mut out = Vec::new();
         for s in slices {
@@ -354,7 +364,8 @@ impl ProgramBuilder<'_> {
                 per_synapse: matches!(weights, PlanWeights::PerSynapse(_)) as u32,
                 shared_q: if let PlanWeights::Shared(w) = weights { crate::cpu::reference::spike_scatter::fixed(w, scale) } else { 0 },
                 scale,
-                ..Default::default()
+                acc_ring: plan.accumulators[acc].ring as u32,
+                lagged,
             };
             let p = self.uniform("spike scatter params", &params)?;
             let b = SpikeScatterBindings {
@@ -364,9 +375,10 @@ impl ProgramBuilder<'_> {
                 weights: &s.weights,
                 stamps: state.stamps_of(pp.pre),
                 acc: &state.accs[acc].acc,
+                lags: &s.lags,
             };
             out.push(self.dispatch(&b, Threads::Fixed((s.rows * batch) as u64)));
-            self.keep.extend([p, s.indptr, s.indices, s.weights]);
+            self.keep.extend([p, s.indptr, s.indices, s.weights, s.lags]);
         }
         Ok(out)
     }

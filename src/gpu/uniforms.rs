@@ -159,6 +159,14 @@ gpu_struct! {
         slot_base: u32,
         /// `1 / scale`.
         inv_scale: f32,
+        /// Slots of the accumulator ring.
+        ring: u32,
+        /// Padding.
+        _pad0: u32,
+        /// Padding.
+        _pad1: u32,
+        /// Padding.
+        _pad2: u32,
     }
 }
 
@@ -175,6 +183,8 @@ impl PostSynapseParams {
             },
             slot_base: (a.slot * width) as u32,
             inv_scale: 1.0 / a.scale,
+            ring: a.ring as u32,
+            ..Default::default()
         }
     }
 }
@@ -290,10 +300,10 @@ gpu_struct! {
         shared_q: i32,
         /// Fixed-point scale of the weights.
         scale: f32,
-        /// Padding.
-        _pad0: u32,
-        /// Padding.
-        _pad1: u32,
+        /// Slots of the accumulator ring.
+        acc_ring: u32,
+        /// 1: per-synapse lags, 0: every lag 0.
+        lagged: u32,
     }
 }
 

@@ -303,6 +303,78 @@ impl WeightSpec {
     }
 }
 
+/// Per-synapse delays as the builder takes them ([`NetworkBuilder::synapse_delays`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum DelaySpec {
+    /// One delay per synapse in CSR order, ms (the file's `"delay": [...]`).
+    Ms(Vec<f64>),
+    /// One delay per synapse in whole steps (`k` acts as a delay of `k dt`; the file's
+    /// `"delay": {"steps": [...]}`, exact where ms would round).
+    Steps(Vec<u16>),
+    /// Drawn per synapse from a normal distribution, ms; a draw below `min` is drawn again
+    /// (NEST's `redraw`, as the Potjans-Diesmann microcircuit draws its delays).
+    Normal {
+        /// Mean delay, ms.
+        mean: f64,
+        /// Standard deviation, ms.
+        sd: f64,
+        /// Smallest delay kept, ms.
+        min: f64,
+        /// RNG seed.
+        seed: u64,
+    },
+}
+
+impl DelaySpec {
+    /// Checks the distribution's parameters; `path` names the delay field.
+    pub fn check(&self, path: &str) -> Result<()> {
+        if let DelaySpec::Normal { mean, sd, min, .. } = *self {
+            if !mean.is_finite() {
+                return Err(Error::invalid(format!("{path}.normal[0]"), format!("the mean must be a finite number of ms, got {mean}")));
+            }
+            if !(sd.is_finite() && sd >= 0.0) {
+                return Err(Error::invalid(format!("{path}.normal[1]"), format!("the standard deviation must be a finite number >= 0 ms, got {sd}")));
+            }
+            if !(min.is_finite() && min >= 0.0) {
+                return Err(Error::invalid(format!("{path}.min"), format!("must be a finite number >= 0 ms, got {min}")));
+            }
+            if sd == 0.0 && mean < min {
+                return Err(Error::invalid(format!("{path}.min"), format!("{min} ms is above the mean {mean} ms with sd 0: no draw is kept")));
+            }
+            if mean + 5.0 * sd < min {
+                return Err(Error::invalid(format!("{path}.min"), format!("{min} ms is more than 5 sd above the mean {mean} ms: drawing would not end")));
+            }
+        }
+        Ok(())
+    }
+
+    /// The delays of `nnz` synapses as ring slots (`ceil(delay / dt)`, f64).
+    fn into_slots(self, path: &str, nnz: usize, dt: f64) -> Result<Vec<u16>> {
+        self.check(path)?;
+        let slots = |k: usize, d: f64| -> Result<u16> {
+            if !(d.is_finite() && d >= 0.0) {
+                return Err(Error::invalid(format!("{path}[{k}]"), format!("must be a finite number >= 0 ms, got {d}")));
+            }
+            let s = (d / dt).ceil();
+            if s > u16::MAX as f64 {
+                return Err(Error::invalid(format!("{path}[{k}]"), format!("{d} ms is {s} steps of dt = {dt}; per-synapse delays reach at most {} steps", u16::MAX)));
+            }
+            Ok(s as u16)
+        };
+        let v = match self {
+            DelaySpec::Steps(v) => v,
+            DelaySpec::Ms(v) => v.iter().enumerate().map(|(k, &d)| slots(k, d)).collect::<Result<_>>()?,
+            DelaySpec::Normal { mean, sd, min, seed } => {
+                generate::normal_delays(nnz, mean, sd, min, seed).iter().enumerate().map(|(k, &d)| slots(k, d)).collect::<Result<_>>()?
+            }
+        };
+        if v.len() != nnz {
+            return Err(Error::invalid(path, format!("has {} values, but the connectivity has {nnz} synapses", v.len())));
+        }
+        Ok(v)
+    }
+}
+
 /// A population as the builder keeps it: generated sources expand at [`NetworkBuilder::build`],
 /// when `dt`, `steps` and `batch` are final.
 #[derive(Clone, Debug)]
@@ -330,6 +402,7 @@ pub(crate) struct ProjEntry {
     pub(crate) synapse: Synapse,
     pub(crate) align: Align,
     pub(crate) delay_ms: Option<f64>,
+    pub(crate) synapse_delays: Option<DelaySpec>,
     pub(crate) conn: Conn,
     pub(crate) weights: WeightSpec,
     pub(crate) output: Output,
@@ -499,6 +572,7 @@ impl NetworkBuilder {
             synapse: synapse.into(),
             align: Align::Pre,
             delay_ms: None,
+            synapse_delays: None,
             conn,
             weights: weights.into(),
             output: output.into(),
@@ -511,6 +585,18 @@ impl NetworkBuilder {
     pub fn delay_ms(&mut self, proj: ProjRef, ms: f64) -> ProjRef {
         if let Some(p) = self.own_proj(proj) {
             self.projections[p].delay_ms = Some(ms);
+            self.projections[p].synapse_delays = None;
+        }
+        proj
+    }
+
+    /// Gives every synapse of a post-aligned projection its own delay (GeNN's dendritic delay;
+    /// replaces [`NetworkBuilder::delay_ms`]): a synapse with delay `d` acts as the projection
+    /// would with `delay_ms(d)`.
+    pub fn synapse_delays(&mut self, proj: ProjRef, delays: DelaySpec) -> ProjRef {
+        if let Some(p) = self.own_proj(proj) {
+            self.projections[p].synapse_delays = Some(delays);
+            self.projections[p].delay_ms = None;
         }
         proj
     }
@@ -579,6 +665,16 @@ impl NetworkBuilder {
             let post = own(p.post, format!("{path}.post"))?;
             let conn = p.conn.into_csr(&format!("{path}.connectivity"), &populations[pre], &populations[post])?;
             let weights = p.weights.into_weights(&format!("{path}.weight"), conn.nnz())?;
+            let delay_slots = match p.synapse_delays {
+                None => None,
+                Some(_) if p.align != Align::Post => {
+                    return Err(Error::invalid(
+                        format!("{path}.delay"),
+                        "per-synapse delays need \"align\": \"post\" (a pre-aligned state is one per pre neuron, delayed as one)",
+                    ))
+                }
+                Some(d) => Some(d.into_slots(&format!("{path}.delay"), conn.nnz(), dt)?),
+            };
             projections.push(Projection {
                 name: p.name,
                 pre,
@@ -586,6 +682,7 @@ impl NetworkBuilder {
                 synapse: p.synapse,
                 align: p.align,
                 delay_ms: p.delay_ms,
+                delay_slots,
                 conn,
                 weights,
                 output: p.output,

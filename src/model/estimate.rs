@@ -9,7 +9,7 @@
 //! the parameters as used, every default filled in.
 
 use super::builder::{MonTarget, PopSpec};
-use super::{generate, Align, Conn, MonitorFormat, NetworkBuilder, NeuronModel, Selection, SpikeTimes, Synapse, Target, WeightSpec, Weights};
+use super::{generate, Align, Conn, DelaySpec, MonitorFormat, NetworkBuilder, NeuronModel, Selection, SpikeTimes, Synapse, Target, WeightSpec, Weights};
 use crate::error::{Error, Result};
 use serde_json::{json, Value};
 use std::path::Path;
@@ -54,6 +54,9 @@ pub struct ProjCount {
     pub lag: usize,
     /// Extra states the synapse keeps besides `g`.
     pub states: usize,
+    /// Per-synapse delays: the largest lag in steps (for drawn delays, the mean plus 5 sd),
+    /// which sizes the post side's accumulator ring; `None`: one delay for the projection.
+    pub synapse_lag: Option<usize>,
 }
 
 /// A monitor's counts.
@@ -104,7 +107,9 @@ impl Estimate {
     /// Bytes of one projection's connectivity as a network holds it (indices, offsets, weights).
     pub fn connectivity_bytes_of(p: &ProjCount) -> u64 {
         let w = p.per_synapse_weights as u64;
-        p.synapses.saturating_mul(4 * (1 + w)).saturating_add(4 * (p.n_pre as u64 + 1))
+        // per-synapse delays: 2 bytes each on the CPU (16-bit), 4 on the GPU: counted as 4
+        let d = p.synapse_lag.is_some() as u64;
+        p.synapses.saturating_mul(4 * (1 + w + d)).saturating_add(4 * (p.n_pre as u64 + 1))
     }
 
     /// Bytes of all connectivity.
@@ -134,6 +139,10 @@ impl Estimate {
                 Align::Post => (p.n_post as u64 + p.n_pre as u64, p.lag as u64 + 2 + p.states as u64),
             };
             total = total.saturating_add(4u64.saturating_mul(b).saturating_mul(n).saturating_mul(slots));
+            if let Some(lag) = p.synapse_lag {
+                // the accumulator ring of per-synapse delays: lag + 1 post-sized slots
+                total = total.saturating_add(4u64.saturating_mul(b).saturating_mul(p.n_post as u64).saturating_mul(lag as u64 + 1));
+            }
         }
         total
     }
@@ -262,6 +271,14 @@ impl NetworkBuilder {
                     align: p.align,
                     lag: super::warnings::lag_steps(p.delay_ms, dt, pre_lif),
                     states: p.synapse.extra_states().len() + matches!(p.synapse, Synapse::Ampa(_) | Synapse::Gabaa(_)) as usize,
+                    synapse_lag: p.synapse_delays.as_ref().map(|d| {
+                        let ms = match d {
+                            DelaySpec::Ms(v) => v.iter().copied().fold(0.0, f64::max),
+                            DelaySpec::Steps(v) => v.iter().copied().max().unwrap_or(0) as f64 * dt,
+                            DelaySpec::Normal { mean, sd, min, .. } => (mean + 5.0 * sd).max(*min),
+                        };
+                        super::warnings::lag_steps(Some(ms), dt, pre_lif)
+                    }),
                 }
             })
             .collect();
@@ -323,11 +340,33 @@ impl NetworkBuilder {
         let mut shell = self.clone();
         let mut generated_conns: Vec<Option<Value>> = vec![None; shell.projections.len()];
         let mut generated_weights: Vec<Option<Value>> = vec![None; shell.projections.len()];
+        let mut generated_delays: Vec<Option<Value>> = vec![None; shell.projections.len()];
         let mut generated_pops: Vec<Option<Value>> = vec![None; shell.populations.len()];
         for (i, p) in shell.projections.iter_mut().enumerate() {
             let path = format!("projections[{i}].connectivity");
             let count = &estimate.projections[i];
             let (n_pre, n_post) = (count.n_pre, count.n_post);
+            if let Some(d) = p.synapse_delays.take() {
+                let at = format!("projections[{i}].delay");
+                if p.align != Align::Post {
+                    return Err(Error::invalid(at, "per-synapse delays need \"align\": \"post\" (a pre-aligned state is one per pre neuron, delayed as one)"));
+                }
+                d.check(&at)?;
+                let given = match &d {
+                    DelaySpec::Ms(v) => Some(v.len()),
+                    DelaySpec::Steps(v) => Some(v.len()),
+                    DelaySpec::Normal { .. } => None,
+                };
+                if let Some(len) = given {
+                    if count.exact && len as u64 != count.synapses {
+                        return Err(Error::invalid(at, format!("has {len} values, but the connectivity has {} synapses", count.synapses)));
+                    }
+                }
+                generated_delays[i] = Some(match d {
+                    DelaySpec::Normal { mean, sd, min, seed } => json!({"normal": [mean, sd], "min": min, "seed": seed, "per_synapse": count.synapses}),
+                    _ => json!({"per_synapse": count.synapses}),
+                });
+            }
             if let WeightSpec::Normal { mean, sd, seed, redraw_sign } = p.weights {
                 p.weights.check(&format!("projections[{i}].weight"))?;
                 generated_weights[i] = Some(json!({"normal": [mean, sd], "seed": seed, "redraw_sign": redraw_sign, "per_synapse": count.synapses}));
@@ -406,6 +445,11 @@ impl NetworkBuilder {
         let net = shell.into_network()?;
         let warnings = net.warnings();
         let mut parameters = net.to_json_value(false);
+        for (i, d) in generated_delays.into_iter().enumerate() {
+            if let Some(d) = d {
+                parameters["projections"][i]["delay"] = d;
+            }
+        }
         for (i, d) in generated_weights.into_iter().enumerate() {
             if let Some(d) = d {
                 parameters["projections"][i]["weight"] = d;

@@ -7,7 +7,7 @@
 //! a line and column.
 
 use super::{
-    Align, Coba, Conn, IExt, Kinetic, Lif, LifRef, MgBlock, Network, NetworkBuilder, Output, PopRef, Selection, SpikeTimes,
+    Align, Coba, Conn, DelaySpec, IExt, Kinetic, Lif, LifRef, MgBlock, Network, NetworkBuilder, Output, PopRef, Selection, SpikeTimes,
     Synapse, SynapseKind, VInit, WeightSpec, Weights,
 };
 use crate::error::{Error, Result};
@@ -113,6 +113,53 @@ pub fn builder_from_value(v: &Value, base: &str) -> Result<NetworkBuilder> {
         let r = b.projection(o.str("name")?, pre, post, synapse, conn, weights, output);
         match o.opt("delay") {
             None | Some(Value::Null) => {}
+            Some(Value::Array(a)) => {
+                let ms = a
+                    .iter()
+                    .enumerate()
+                    .map(|(k, v)| v.as_f64().ok_or_else(|| Error::invalid(format!("{}[{k}]", o.sub("delay")), "is not a number (ms)")))
+                    .collect::<Result<Vec<f64>>>()?;
+                b.synapse_delays(r, DelaySpec::Ms(ms));
+            }
+            Some(Value::Object(_)) => {
+                let g = o.obj("delay")?;
+                let spec = if g.opt("steps").is_some() {
+                    g.allow(&["steps"])?;
+                    let steps = g
+                        .array("steps")?
+                        .iter()
+                        .enumerate()
+                        .map(|(k, v)| {
+                            v.as_u64().filter(|&x| x <= u16::MAX as u64).map(|x| x as u16).ok_or_else(|| {
+                                Error::invalid(format!("{}[{k}]", g.sub("steps")), format!("must be a whole number of steps in 0 ..= {}", u16::MAX))
+                            })
+                        })
+                        .collect::<Result<Vec<u16>>>()?;
+                    DelaySpec::Steps(steps)
+                } else {
+                    g.allow(&["normal", "min", "seed"])?;
+                    let ms = g.array("normal")?;
+                    if ms.len() != 2 {
+                        return Err(Error::invalid(g.sub("normal"), "must be [mean, sd] (ms)"));
+                    }
+                    let ms = ms
+                        .iter()
+                        .enumerate()
+                        .map(|(k, v)| v.as_f64().ok_or_else(|| Error::invalid(format!("{}[{k}]", g.sub("normal")), format!("{v} is not a number"))))
+                        .collect::<Result<Vec<f64>>>()?;
+                    let min = match g.opt("min") {
+                        None => 0.0,
+                        Some(_) => g.f64("min")?,
+                    };
+                    let seed = match g.opt("seed") {
+                        None => 0,
+                        Some(_) => whole(&g, "seed")?,
+                    };
+                    DelaySpec::Normal { mean: ms[0], sd: ms[1], min, seed }
+                };
+                spec.check(&o.sub("delay"))?;
+                b.synapse_delays(r, spec);
+            }
             Some(_) => {
                 b.delay_ms(r, o.f64("delay")?);
             }

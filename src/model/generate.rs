@@ -28,6 +28,7 @@ pub const SYNAPSES_PER_BLOCK: usize = 1 << 16;
 const NORMAL_STREAMS: u64 = 1 << 40;
 const TOTAL_NUMBER_STREAMS: u64 = 2 << 40;
 const WEIGHT_STREAMS: u64 = 3 << 40;
+const DELAY_STREAMS: u64 = 4 << 40;
 
 /// The RNG of block `block` of a generator seeded with `seed`.
 fn block_rng(seed: u64, block: u64) -> ChaCha8Rng {
@@ -286,6 +287,30 @@ pub fn normal_weights(n: usize, mean: f32, sd: f32, seed: u64, redraw_sign: bool
     out
 }
 
+/// `n` delays (ms) drawn from a normal distribution of `mean` and `sd`, from `seed`, one per
+/// synapse in CSR order; a draw below `min` is drawn again (NEST's `redraw`, as the
+/// Potjans-Diesmann microcircuit draws its delays with a bound at the resolution). Delay `s` is
+/// drawn by block `s / SYNAPSES_PER_BLOCK`'s RNG: the same delays for any thread count.
+///
+/// The caller checks that `min` is not so far above the mean that drawing would not end.
+pub fn normal_delays(n: usize, mean: f64, sd: f64, min: f64, seed: u64) -> Vec<f64> {
+    let mut out = vec![0.0f64; n];
+    out.par_chunks_mut(SYNAPSES_PER_BLOCK).enumerate().for_each(|(b, chunk)| {
+        let mut rng = block_rng(seed, b as u64 + DELAY_STREAMS);
+        for x in chunk {
+            *x = loop {
+                let u1: f64 = 1.0 - rng.random::<f64>(); // (0, 1]
+                let u2: f64 = rng.random();
+                let d = mean + sd * (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+                if d >= min {
+                    break d;
+                }
+            };
+        }
+    });
+    out
+}
+
 /// `n` values drawn from a normal distribution of `mean` and standard deviation `sd`, from
 /// `seed`: value `k` is drawn by block `k / NEURONS_PER_BLOCK`'s RNG (Box-Muller on two
 /// uniform draws), so the values do not depend on the thread count and any block can be drawn
@@ -461,6 +486,20 @@ mod tests {
         assert!(repeats > n / 2, "{repeats} repeated pairs");
         assert_ne!(a, fixed_total_number(n_pre, n_post, n, 6), "another seed, another matrix");
         assert_eq!(fixed_total_number(4, 4, 0, 1).indptr, vec![0; 5]);
+    }
+
+    #[test]
+    fn normal_delays_are_redrawn_below_the_minimum() {
+        let n = 1 << 20;
+        let d = in_pool(1, || normal_delays(n, 1.5, 0.75, 0.1, 9));
+        assert_eq!(d, in_pool(2, || normal_delays(n, 1.5, 0.75, 0.1, 9)), "thread count");
+        assert!(d.iter().all(|&x| x >= 0.1), "a draw below the minimum was kept");
+        // the normal truncated at 0.1 ms: mean 1.5 + 0.75 phi(a) / (1 - Phi(a)), a = -1.8667
+        let m = d.iter().sum::<f64>() / n as f64;
+        assert!((m - 1.5541).abs() < 0.003, "mean {m}");
+        // as ring slots (ceil(d / 0.1)): 16.041 by simulation of the same rule
+        let slots = d.iter().map(|&x| (x / 0.1).ceil()).sum::<f64>() / n as f64;
+        assert!((slots - 16.041).abs() < 0.03, "mean slots {slots}");
     }
 
     #[test]

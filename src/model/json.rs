@@ -82,7 +82,11 @@ impl Network {
                     "post": self.populations[p.post].name,
                     "synapse": synapse(&p.synapse),
                     "align": match p.align { Align::Pre => "pre", Align::Post => "post" },
-                    "delay": p.delay_ms,
+                    "delay": match &p.delay_slots {
+                        None => json!(p.delay_ms),
+                        Some(d) if with_connectivity => json!({"steps": d}),
+                        Some(d) => json!({"per_synapse": d.len(), "max_steps": d.iter().max().copied().unwrap_or(0)}),
+                    },
                     "connectivity": conn,
                     "weight": weight,
                     "output": output(&p.output),

@@ -13,7 +13,7 @@ mod json;
 pub(crate) mod validate;
 pub mod warnings;
 
-pub use builder::{Conn, NetworkBuilder, PopRef, ProjRef, TargetRef, WeightSpec};
+pub use builder::{Conn, DelaySpec, NetworkBuilder, PopRef, ProjRef, TargetRef, WeightSpec};
 pub use csr::Csr;
 
 /// A whole simulation: populations, projections between them, what to record, and for how long.
@@ -500,6 +500,10 @@ pub struct Projection {
     /// Delay in ms (of the state when aligned pre, of the spikes when aligned post); `None`
     /// means none.
     pub delay_ms: Option<f64>,
+    /// Per-synapse delays (post-aligned projections only; `delay_ms` is then `None`), in
+    /// BrainPy's ring slots, in CSR order: slot count `k` delays that synapse as a projection
+    /// delay of `k dt` (`ceil(delay / dt)` slots) would (GeNN's dendritic delay).
+    pub delay_slots: Option<Vec<u16>>,
     /// Pre-major (rows = pre, columns = post) connectivity, as BrainPy and SciPy store it.
     pub conn: Csr,
     /// Synaptic weights.

@@ -283,6 +283,23 @@ impl Network {
                     ),
                 ));
             }
+            if let Some(slots) = &p.delay_slots {
+                if p.align != Align::Post {
+                    return Err(Error::invalid(
+                        format!("{path}.delay"),
+                        "per-synapse delays need \"align\": \"post\" (a pre-aligned state is one per pre neuron, delayed as one)",
+                    ));
+                }
+                if p.delay_ms.is_some() {
+                    return Err(Error::invalid(format!("{path}.delay"), "has both a projection delay and per-synapse delays"));
+                }
+                if slots.len() != p.conn.nnz() {
+                    return Err(Error::invalid(
+                        format!("{path}.delay"),
+                        format!("has {} values, but the connectivity has {} synapses", slots.len(), p.conn.nnz()),
+                    ));
+                }
+            }
             if let Some(d) = p.delay_ms {
                 if !d.is_finite() || d < 0.0 {
                     return Err(Error::invalid(format!("{path}.delay"), format!("must be a finite number >= 0 ms or null, got {d}")));

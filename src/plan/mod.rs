@@ -187,6 +187,10 @@ pub struct AccPlan {
     pub states: Vec<Option<SynState>>,
     /// Fixed-point scale of its accumulator (see [`fixed_point_scale`]).
     pub scale: f32,
+    /// Slots of its accumulator ring: 1 plus the largest per-synapse lag of the projections
+    /// feeding it. Step `i` reads and clears slot `i % ring`; a spike scattered at step `i`
+    /// through a synapse of lag `k` lands in slot `(i + k) % ring`.
+    pub ring: usize,
 }
 
 /// Post-major or pre-major synaptic weights, in the order of their matrix.
@@ -206,6 +210,10 @@ pub struct PlanMatrix {
     pub csr: Csr,
     /// Weights in `csr`'s order.
     pub weights: PlanWeights,
+    /// Per-synapse delays of a [`Product::Scatter`] (post-aligned projections with per-synapse
+    /// delays), in `csr`'s order: a synapse with lag `k` adds its spike into the accumulator
+    /// slot that is read `k` steps later ([`AccPlan::ring`]). `None`: every lag 0.
+    pub lags: Option<Vec<u16>>,
 }
 
 /// How a projection computes its contribution each step.
@@ -377,7 +385,7 @@ fn group_states(s: &Synapse) -> Vec<Option<SynState>> {
 impl Plan {
     /// Compiles a validated network (its matrices are copied into the plan).
     pub fn new(net: &Network, mode: UpdateMode) -> Result<Plan> {
-        let owned = net.projections.iter().map(|p| (p.conn.clone(), p.weights.clone())).collect();
+        let owned = net.projections.iter().map(|p| (p.conn.clone(), p.weights.clone(), p.delay_slots.clone())).collect();
         Self::compile(net, mode, owned)
     }
 
@@ -394,7 +402,7 @@ impl Plan {
                     Weights::Shared(w) => Weights::Shared(*w),
                     Weights::PerSynapse(w) => Weights::PerSynapse(std::mem::take(w)),
                 };
-                (std::mem::replace(&mut p.conn, shape), weights)
+                (std::mem::replace(&mut p.conn, shape), weights, p.delay_slots.take())
             })
             .collect();
         Self::compile(&net, mode, owned)
@@ -429,20 +437,21 @@ impl Plan {
         let sources: u64 = self.sources.iter().map(|s| 4 * (b * (s.n * s.ring) as u64 + (s.event_neurons.len() + s.step_offsets.len()) as u64)).sum();
         let neurons: u64 = self.neurons.iter().map(|l| 4 * b * l.n as u64 * (5 + l.inputs.len() + l.ring) as u64).sum();
         let groups: u64 = self.groups.iter().map(|g| 4 * b * g.n as u64 * (g.history * (1 + g.window_flags as usize) + g.states.len()) as u64).sum();
-        let accs: u64 = self.accumulators.iter().map(|a| 4 * b * a.n as u64 * (1 + a.states.len()) as u64).sum();
+        let accs: u64 = self.accumulators.iter().map(|a| 4 * b * a.n as u64 * (a.ring + a.states.len()) as u64).sum();
         let synapses: u64 = self
             .projections
             .iter()
             .map(|p| {
                 let w = p.matrix.as_ref().is_some_and(|m| matches!(m.weights, PlanWeights::PerSynapse(_))) as u64;
                 let rows = p.matrix.as_ref().map_or(0, |m| m.csr.indptr.len()) as u64;
-                4 * (p.nnz as u64 * (1 + w) + rows)
+                let lags = p.matrix.as_ref().is_some_and(|m| m.lags.is_some()) as u64;
+                4 * (p.nnz as u64 * (1 + w) + rows) + 2 * lags * p.nnz as u64
             })
             .sum();
         sources + neurons + groups + accs + synapses
     }
 
-    fn compile(net: &Network, mode: UpdateMode, owned: Vec<(Csr, Weights)>) -> Result<Plan> {
+    fn compile(net: &Network, mode: UpdateMode, owned: Vec<(Csr, Weights, Option<Vec<u16>>)>) -> Result<Plan> {
         let dt = net.dt_f32();
         let batch = net.batch;
         let mut pops = Vec::new();
@@ -479,8 +488,8 @@ impl Plan {
 
         let mut c = Compiler { net, dt, mode, pops, sources, neurons, groups: Vec::new(), accumulators: Vec::new(), notes: Vec::new() };
         let mut projections = Vec::with_capacity(net.projections.len());
-        for (k, (conn, weights)) in owned.into_iter().enumerate() {
-            projections.push(c.projection(k, conn, weights));
+        for (k, (conn, weights, delay_slots)) in owned.into_iter().enumerate() {
+            projections.push(c.projection(k, conn, weights, delay_slots));
         }
         let monitors = net.monitors.iter().map(|m| c.monitor(m, &projections)).collect();
         // fixed-point scales of the accumulators, from every projection that feeds them (the
@@ -614,6 +623,7 @@ impl Compiler<'_> {
             slot,
             states: acc_states(synapse),
             scale: 1.0,
+            ring: 1,
         });
         self.accumulators.len() - 1
     }
@@ -626,12 +636,16 @@ impl Compiler<'_> {
         }
     }
 
-    fn projection(&mut self, k: usize, conn: Csr, weights: Weights) -> ProjPlan {
+    fn projection(&mut self, k: usize, conn: Csr, weights: Weights, delay_slots: Option<Vec<u16>>) -> ProjPlan {
         let p = &self.net.projections[k];
         let pre = self.pops[p.pre];
         let pre_is_lif = matches!(pre, PopSlot::Neuron(_));
         let PopSlot::Neuron(neuron) = self.pops[p.post] else { unreachable!("validated: post is a LIF population") };
         let offset = read_offset(delay_steps(p.delay_ms, self.net.dt), pre_is_lif);
+        // Per-synapse delays (post-aligned only, validated): the spikes are read undelayed and
+        // each synapse's extra lag is the offset its delay would give the whole projection,
+        // less the undelayed one, so a synapse acts as the projection would with its delay.
+        let lags: Option<Vec<u16>> = delay_slots.map(|d| d.iter().map(|&slots| (read_offset(slots as usize, pre_is_lif) - offset) as u16).collect());
         let params = SynParams::new(&p.synapse, self.dt);
         let output = OutputParams::from(&p.output);
         let nnz = conn.nnz();
@@ -639,16 +653,18 @@ impl Compiler<'_> {
             neurons[neuron].inputs.push(InputSlot { output, projections: vec![k] });
             neurons[neuron].inputs.len() - 1
         };
-        let pre_major = |conn: Csr, weights: Weights| PlanMatrix {
-            csr: conn,
-            weights: match weights {
-                Weights::Shared(w) => PlanWeights::Shared(w),
-                Weights::PerSynapse(w) => PlanWeights::PerSynapse(w),
-            },
+        let plan_weights = |weights: Weights| match weights {
+            Weights::Shared(w) => PlanWeights::Shared(w),
+            Weights::PerSynapse(w) => PlanWeights::PerSynapse(w),
         };
-        let scatter = |c: &mut Self, acc: usize, conn: Csr, weights: Weights| {
+        let pre_major = |conn: Csr, weights: Weights| PlanMatrix { csr: conn, weights: plan_weights(weights), lags: None };
+        let scatter = |c: &mut Self, acc: usize, conn: Csr, weights: Weights, lags: Option<Vec<u16>>| {
             c.need_ring(pre, offset);
-            (Product::Scatter { acc, scale: 1.0 }, pre_major(conn, weights))
+            if let Some(l) = &lags {
+                let longest = l.iter().copied().max().unwrap_or(0) as usize;
+                c.accumulators[acc].ring = c.accumulators[acc].ring.max(longest + 1);
+            }
+            (Product::Scatter { acc, scale: 1.0 }, PlanMatrix { csr: conn, weights: plan_weights(weights), lags })
         };
         let (product, matrix, slot) = match p.align {
             Align::Post => {
@@ -671,13 +687,13 @@ impl Compiler<'_> {
                     }
                 };
                 let slot = self.accumulators[acc].slot;
-                let (product, matrix) = scatter(self, acc, conn, weights);
+                let (product, matrix) = scatter(self, acc, conn, weights, lags);
                 (product, matrix, slot)
             }
             Align::Pre if self.mode == UpdateMode::Event && params.is_linear() => {
                 let slot = new_slot(&mut self.neurons);
                 let acc = self.accumulator(neuron, &p.synapse, AccKind::Aggregate, slot);
-                let (product, matrix) = scatter(self, acc, conn, weights);
+                let (product, matrix) = scatter(self, acc, conn, weights, None);
                 (product, matrix, slot)
             }
             Align::Pre if self.mode == UpdateMode::Event && matches!(params, SynParams::Kinetic(_)) => {
@@ -710,7 +726,7 @@ impl Compiler<'_> {
                     Weights::PerSynapse(w) => PlanWeights::PerSynapse(perm.iter().map(|&e| w[e as usize]).collect()),
                 };
                 let slot = new_slot(&mut self.neurons);
-                (Product::Gather { group: g }, PlanMatrix { csr: post_major, weights }, slot)
+                (Product::Gather { group: g }, PlanMatrix { csr: post_major, weights, lags: None }, slot)
             }
         };
         ProjPlan {

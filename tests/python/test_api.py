@@ -229,6 +229,27 @@ def test_fixed_total_number_and_normal_weights_equal_the_file():
     assert repr(weight) == "Normal(0.3, 0.2, seed=5, redraw_sign=True)"
 
 
+def test_per_synapse_delays_from_python_and_from_the_file():
+    def net(delay, align="post"):
+        n = sg.Network(dt=0.1)
+        src = n.spike_time_group("src", 3, indices=[0, 1, 2, 0], times=[1.0, 2.0, 3.0, 9.0])
+        post = n.lif_ref("post", 2, V_rest=-60.0, V_th=-50.0, V_reset=-60.0, tau=20.0, tau_ref=5.0, V_init=-60.0)
+        n.projection(src, post, synapse=sg.Expon(tau=5.0), conn=sg.CSRConn([0, 1, 0, 1], [0, 2, 3, 4]),
+                     weight=0.5, delay=delay, output=sg.CUBA(), align=align, name="syn")
+        n.monitor("g", "syn.g")
+        return n
+    # 0.3 ms is 3 slots in f64 (an f32 0.3 would be 3.0000001 and take 4)
+    delays = np.array([0.3, 1.0, 0.1, 2.0])
+    j = json.loads(net(delays).to_json(10))["projections"][0]
+    assert j["delay"] == {"steps": [3, 10, 1, 20]}
+    again = sg.Network.from_json(net(delays).to_json(60))
+    assert_same_bits(net(delays).run(60), again.run(60))
+    # a synapse delayed as a whole projection with its delay is: equal delays, one projection delay
+    assert_same_bits(net(np.full(4, 1.0)).run(60), net(1.0).run(60))
+    with pytest.raises(ValueError, match=r"per-synapse delays need \"align\": \"post\""):
+        net(delays, align="pre").run(10)
+
+
 # -- BrainPy's defaults come from the Rust crate ------------------------------------------------
 def test_omitted_parameters_take_the_file_readers_defaults():
     """A Python call without parameters and a network file without them give the same network:

@@ -5,7 +5,7 @@
 //! list does not matter), tested equal to them below.
 
 use super::columns::{ColIndex, Columns};
-use crate::cpu::reference::{event_scatter::fixed as fixed_delta, spike_scatter::fixed};
+use crate::cpu::reference::{event_scatter::fixed as fixed_delta, spike_scatter::{fixed, Delivery}};
 use crate::plan::PlanWeights;
 
 /// [`crate::cpu::reference::event_scatter::event_scatter`] over `active`, the variables (flat
@@ -56,7 +56,8 @@ pub fn window_scatter<I: ColIndex>(
 }
 
 /// [`crate::cpu::reference::spike_scatter::spike_scatter`] over `spiked`, the variables (flat
-/// `b * n_pre + i`) that spiked at the read step.
+/// `b * n_pre + i`) that spiked at the read step; `acc` holds `to.ring` slots of `batch *
+/// n_post` (`batch` = the largest `b` + 1 the caller's variables can have).
 #[allow(clippy::too_many_arguments)] // one argument per binding of the shader twin
 pub fn spike_scatter<I: ColIndex>(
     indptr: &[u32],
@@ -66,28 +67,47 @@ pub fn spike_scatter<I: ColIndex>(
     spiked: &[u32],
     n_pre: usize,
     n_post: usize,
+    to: Delivery,
     acc: &mut [i32],
 ) {
     let indices = cols.as_slice();
     assert!(cols.bound() <= n_post, "columns up to {} but {n_post} post neurons", cols.bound());
+    assert_eq!(acc.len() % (to.ring * n_post), 0, "the accumulator holds whole slots");
+    let slot_len = acc.len() / to.ring;
     let shared = match weights {
         PlanWeights::Shared(w) => Some(fixed(*w, scale)),
         PlanWeights::PerSynapse(_) => None,
     };
+    let weight = |e: usize| match (shared, weights) {
+        (Some(q), _) => q,
+        (None, PlanWeights::PerSynapse(w)) => fixed(w[e], scale),
+        (None, PlanWeights::Shared(_)) => unreachable!(),
+    };
     for &idx in spiked {
         let idx = idx as usize;
         let (b, i) = (idx / n_pre, idx % n_pre);
-        let out = &mut acc[b * n_post..(b + 1) * n_post];
         let (start, end) = (indptr[i] as usize, indptr[i + 1] as usize);
-        // SAFETY: every index is below `cols.bound()` (`Columns::new`), at most `out.len()`.
-        let mut add = |j: I, q: i32| unsafe {
-            let o = out.get_unchecked_mut(j.at());
-            *o = o.wrapping_add(q);
-        };
-        match (shared, weights) {
-            (Some(q), _) => indices[start..end].iter().for_each(|&j| add(j, q)),
-            (None, PlanWeights::PerSynapse(w)) => (start..end).for_each(|e| add(indices[e], fixed(w[e], scale))),
-            (None, PlanWeights::Shared(_)) => unreachable!(),
+        match to.lags {
+            None => {
+                let base = (to.step % to.ring) * slot_len;
+                let out = &mut acc[base + b * n_post..base + (b + 1) * n_post];
+                // SAFETY: every index is below `cols.bound()` (`Columns::new`), at most `out.len()`.
+                let mut add = |j: I, q: i32| unsafe {
+                    let o = out.get_unchecked_mut(j.at());
+                    *o = o.wrapping_add(q);
+                };
+                match shared {
+                    Some(q) => indices[start..end].iter().for_each(|&j| add(j, q)),
+                    None => (start..end).for_each(|e| add(indices[e], weight(e))),
+                }
+            }
+            Some(lags) => {
+                for e in start..end {
+                    let slot = (to.step + lags[e] as usize) % to.ring;
+                    let o = &mut acc[slot * slot_len + b * n_post + indices[e].at()];
+                    *o = o.wrapping_add(weight(e));
+                }
+            }
         }
     }
 }
@@ -130,10 +150,16 @@ mod tests {
                 for &i in &list {
                     stamps[(step % slots) * width + i as usize] = step as u32;
                 }
-                let (mut want, mut got) = (vec![0i32; batch * n_post], vec![0i32; batch * n_post]);
-                reference::spike_scatter::spike_scatter(&indptr, &indices, &weights, 4096.0, &stamps, 3, 7, n_pre, batch, n_post, &mut want);
-                spike_scatter(&indptr, &cols, &weights, 4096.0, &list, n_pre, n_post, &mut got);
-                assert_eq!(got, want, "seed {seed}: spike scatter");
+                // into an accumulator ring of 1 to 5 slots, without lags and with random ones
+                let acc_ring = rng.random_range(1..6);
+                let lags: Vec<u16> = (0..indices.len()).map(|_| rng.random_range(0..acc_ring as u16)).collect();
+                for lagged in [None, Some(&lags[..])] {
+                    let to = reference::spike_scatter::Delivery { lags: lagged, ring: acc_ring, step: rng.random_range(0..20) };
+                    let (mut want, mut got) = (vec![0i32; acc_ring * batch * n_post], vec![0i32; acc_ring * batch * n_post]);
+                    reference::spike_scatter::spike_scatter(&indptr, &indices, &weights, 4096.0, &stamps, 3, 7, n_pre, batch, n_post, to, &mut want);
+                    spike_scatter(&indptr, &cols, &weights, 4096.0, &list, n_pre, n_post, to, &mut got);
+                    assert_eq!(got, want, "seed {seed}: spike scatter, {to:?}");
+                }
                 // window increments
                 let x: Vec<f32> = (0..width).map(|_| rng.random::<f32>()).collect();
                 let xp: Vec<f32> = (0..width).map(|_| rng.random::<f32>()).collect();

@@ -18,9 +18,33 @@ pub fn fixed(w: f32, scale: f32) -> i32 {
     (w * scale).round_ties_even() as i32
 }
 
+/// Where a step's scatter lands in an accumulator ring ([`crate::plan::AccPlan::ring`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Delivery<'a> {
+    /// Per-synapse lags in CSR order (`None`: all 0).
+    pub lags: Option<&'a [u16]>,
+    /// Slots of the accumulator ring; `acc` holds `ring` slots of `batch * n_post`.
+    pub ring: usize,
+    /// This step: a synapse of lag `k` adds into slot `(step + k) % ring`.
+    pub step: usize,
+}
+
+impl Delivery<'_> {
+    /// An accumulator of one slot and no lags.
+    pub const NOW: Delivery<'static> = Delivery { lags: None, ring: 1, step: 0 };
+
+    /// The ring slot synapse `e` adds into.
+    #[inline(always)]
+    pub fn slot(&self, e: usize) -> usize {
+        let lag = self.lags.map_or(0, |l| l[e] as usize);
+        (self.step + lag) % self.ring
+    }
+}
+
 /// For every pre variable `idx` (flat `b * n_pre + i`) whose stamp in ring slot `read % ring`
-/// equals `read` (it spiked at the read step), adds its row's weights into `acc` (`batch` rows of
-/// `n_post`). Nothing is read while `read < 0` (before the run nothing spiked).
+/// equals `read` (it spiked at the read step), adds its row's weights into `acc` (`to.ring`
+/// slots of `batch` rows of `n_post`), each into the slot of its lag. Nothing is read while
+/// `read < 0` (before the run nothing spiked).
 #[allow(clippy::too_many_arguments)] // one argument per binding of the shader twin
 pub fn spike_scatter(
     indptr: &[u32],
@@ -33,6 +57,7 @@ pub fn spike_scatter(
     n_pre: usize,
     batch: usize,
     n_post: usize,
+    to: Delivery,
     acc: &mut [i32],
 ) {
     if read < 0 {
@@ -50,7 +75,7 @@ pub fn spike_scatter(
                 PlanWeights::Shared(w) => *w,
                 PlanWeights::PerSynapse(w) => w[e],
             };
-            let o = &mut acc[b * n_post + indices[e] as usize];
+            let o = &mut acc[to.slot(e) * batch * n_post + b * n_post + indices[e] as usize];
             *o = o.wrapping_add(fixed(w, scale));
         }
     }

@@ -170,7 +170,7 @@ fn shared_constants() -> Vec<(&'static str, &'static str, u32)> {
     let model_of = |s: Synapse| SynapseParams::new(&SynParams::new(&s, 0.1), 0.1).model;
     let acc_kind = |kind| {
         let synapse = Synapse::expon();
-        let a = AccPlan { neuron: 0, n: 1, synapse, params: SynParams::new(&synapse, 0.1), kind, slot: 0, states: vec![None], scale: 1.0 };
+        let a = AccPlan { neuron: 0, n: 1, synapse, params: SynParams::new(&synapse, 0.1), kind, slot: 0, states: vec![None], scale: 1.0, ring: 1 };
         PostSynapseParams::new(&a, 1, 0.1).kind
     };
     let mut v = vec![("csr_gather", "TILE", kernels::GATHER_TILE as u32), ("csr_gather", "LANES", kernels::GATHER_LANES as u32)];

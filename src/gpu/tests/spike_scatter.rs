@@ -1,11 +1,12 @@
 //! `spike_scatter.wgsl` against `cpu::reference::spike_scatter`: a stamp ring of several slots,
 //! read steps before the run, shared and per-synapse weights, the matrix whole, in two slices or
-//! one inner slice, several steps accumulating in one submission. Integer atomics: exact.
+//! one inner slice, several steps accumulating in one submission, into an accumulator ring with
+//! and without per-synapse lags. Integer atomics: exact.
 
 use super::csr_gather::random_csr;
 use super::event::{slicing, upload_slice, SliceBufs};
 use super::harness::*;
-use crate::cpu::reference::spike_scatter::{fixed, spike_scatter};
+use crate::cpu::reference::spike_scatter::{fixed, spike_scatter, Delivery};
 use crate::gpu::kernels::SpikeScatterBindings;
 use crate::gpu::uniforms::SpikeScatterParams;
 use crate::plan::{fixed_point_scale, PlanWeights, NEVER};
@@ -28,7 +29,7 @@ pub(super) fn scale_of(indptr: &[u32], indices: &[u32], weights: &PlanWeights, n
 
 /// The uniform of one slice, as the engine's `ProgramBuilder::spike_scatter` makes it.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn params(s: &SliceBufs, n_pre: usize, n_post: usize, batch: usize, read_offset: u32, ring: usize, weights: &PlanWeights, scale: f32) -> SpikeScatterParams {
+pub(super) fn params(s: &SliceBufs, n_pre: usize, n_post: usize, batch: usize, read_offset: u32, ring: usize, weights: &PlanWeights, scale: f32, to: &Delivery) -> SpikeScatterParams {
     SpikeScatterParams {
         rows: s.rows as u32,
         row_start: s.r0 as u32,
@@ -40,7 +41,16 @@ pub(super) fn params(s: &SliceBufs, n_pre: usize, n_post: usize, batch: usize, r
         per_synapse: matches!(weights, PlanWeights::PerSynapse(_)) as u32,
         shared_q: if let PlanWeights::Shared(w) = weights { fixed(*w, scale) } else { 0 },
         scale,
-        ..Default::default()
+        acc_ring: to.ring as u32,
+        lagged: to.lags.is_some() as u32,
+    }
+}
+
+/// Lags `base..end` of a slice, widened as the engine uploads them, or a poisoned placeholder.
+pub(super) fn lag_buf(g: &Gpu, lags: Option<&[u16]>, indptr: &[u32], (r0, r1): (usize, usize)) -> wgpu::Buffer {
+    match lags {
+        Some(l) => g.buf("lags", &l[indptr[r0] as usize..indptr[r1] as usize].iter().map(|&x| x as u32).collect::<Vec<u32>>()),
+        None => g.buf("unused lags", &[POISON_U; 4]),
     }
 }
 
@@ -82,6 +92,11 @@ fn spike_scatter_matches_cpu() {
                     let slices = slicing(&mut rng, case % 3, n_pre);
                     let covered = |i: usize| slices.iter().any(|&(a, b)| (a..b).contains(&i));
                     let masked: Vec<u32> = stamps.iter().enumerate().map(|(k, &s)| if covered(k % wpre % n_pre) { s } else { NEVER }).collect();
+                    // an accumulator ring of 1 to 4 slots, with per-synapse lags in half the cases
+                    let acc_ring = rng.random_range(1..5usize);
+                    let lags: Vec<u16> = (0..indices.len()).map(|_| rng.random_range(0..acc_ring as u16)).collect();
+                    let lagged = (case % 2 == 1).then_some(&lags[..]);
+                    let wpost = acc_ring * wpost;
                     let acc0: Vec<i32> = (0..wpost).map(|_| rng.random_range(-1000..1000)).collect();
                     let mut acc = acc0.clone();
                     for s in s0..s0 + nsteps {
@@ -89,16 +104,20 @@ fn spike_scatter_matches_cpu() {
                         if read >= 0 {
                             spikes += masked[(read as usize % ring) * wpre..][..wpre].iter().filter(|&&x| x == read as u32).count();
                         }
-                        spike_scatter(&indptr, &indices, &weights, scale, &masked, ring, read, n_pre, batch, n_post, &mut acc);
+                        let to = Delivery { lags: lagged, ring: acc_ring, step: s as usize };
+                        spike_scatter(&indptr, &indices, &weights, scale, &masked, ring, read, n_pre, batch, n_post, to, &mut acc);
                     }
                     let sb = g.buf("stamps", &stamps);
                     let ab = g.buf("acc", &with_tail(&acc0, POISON_U as i32));
                     let bufs: Vec<SliceBufs> = slices.iter().map(|&r| upload_slice(&g, &indptr, &indices, &weights, r)).collect();
-                    let uniforms: Vec<wgpu::Buffer> = bufs.iter().map(|s| g.uniform(&params(s, n_pre, n_post, batch, read_offset, ring, &weights, scale))).collect();
+                    let to = Delivery { lags: lagged, ring: acc_ring, step: 0 };
+                    let uniforms: Vec<wgpu::Buffer> = bufs.iter().map(|s| g.uniform(&params(s, n_pre, n_post, batch, read_offset, ring, &weights, scale, &to))).collect();
+                    let lag_bufs: Vec<wgpu::Buffer> = slices.iter().map(|&r| lag_buf(&g, lagged, &indptr, r)).collect();
                     let bound: Vec<Bound> = bufs
                         .iter()
                         .zip(&uniforms)
-                        .map(|(s, p)| g.bind(&SpikeScatterBindings { p, indptr: &s.indptr, indices: &s.indices, weights: &s.weights, stamps: &sb, acc: &ab }))
+                        .zip(&lag_bufs)
+                        .map(|((s, p), l)| g.bind(&SpikeScatterBindings { p, indptr: &s.indptr, indices: &s.indices, weights: &s.weights, stamps: &sb, acc: &ab, lags: l }))
                         .collect();
                     let threads: Vec<u64> = bufs.iter().map(|s| (s.rows * batch) as u64).collect();
                     let fns: Vec<Box<dyn Fn(usize) -> u64>> = threads.iter().map(|&t| Box::new(move |_| t) as Box<dyn Fn(usize) -> u64>).collect();
@@ -108,8 +127,9 @@ fn spike_scatter_matches_cpu() {
                     let got: Vec<i32> = g.read(&ab, wpost + TAIL);
                     let what = format!(
                         "seed {seed}: spike_scatter n_pre={n_pre} n_post={n_post} batch={batch} per_synapse={per_synapse} slices {slices:?} \
-                         ring={ring} read_offset={read_offset} steps {s0}..{} scale={scale:e} p_spike={p_spike}",
-                        s0 + nsteps
+                         ring={ring} read_offset={read_offset} steps {s0}..{} scale={scale:e} p_spike={p_spike} acc_ring={acc_ring} lagged={}",
+                        s0 + nsteps,
+                        lagged.is_some()
                     );
                     assert_eq_u(&what, &got[..wpost], &acc);
                     assert_tail_i(&what, &got, wpost);
