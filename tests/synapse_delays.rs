@@ -175,3 +175,26 @@ fn per_synapse_delays_are_checked() {
     let preview = spikegpu::model::estimate::parse_builder(&t).unwrap().preview().unwrap_err().to_string();
     assert!(preview.starts_with("projections[0].delay: has 2 values"), "{preview}");
 }
+
+#[test]
+fn nest_rounding_delivers_round_d_over_dt_steps_later() {
+    // a source spike at step 10 through delays of NEST's grid: it arrives max(round(d / dt), 1)
+    // steps later; BrainPy's ring (the default) lags ceil(d / dt) - 1 steps
+    let net = |delay: Value| {
+        json!({"dt": 0.1, "steps": 60,
+            "populations": [{"name": "s", "model": "spike_times", "size": 1, "indices": [0], "times": [1.0]},
+                            {"name": "p", "model": "lif_ref", "size": 1}],
+            "projections": [{"name": "x", "pre": "s", "post": "p", "synapse": {"model": "expon"}, "align": "post",
+                "connectivity": {"kind": "csr", "indptr": [0, 1], "indices": [0]}, "weight": 1.0,
+                "delay": delay, "output": {"model": "cuba"}}],
+            "monitors": {"g": "x.g"}})
+        .to_string()
+    };
+    for (d, rounding, arrives) in [(1.5, "nest", 25), (1.54, "nest", 25), (1.56, "nest", 26), (0.02, "nest", 11), (1.5, "brainpy", 24), (1.54, "brainpy", 25)] {
+        let n = file::parse(&net(json!({"normal": [d, 0.0], "min": 0.0, "seed": 1, "rounding": rounding}))).unwrap();
+        let r = run_cpu(&n, 64);
+        let g = f32s(&r.data[0]);
+        let first = g.iter().position(|&x| x != 0.0);
+        assert_eq!(first, Some(arrives), "delay {d} ms, {rounding} rounding");
+    }
+}

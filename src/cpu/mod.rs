@@ -14,6 +14,7 @@ use fast::gating::Spikes;
 use fast::sliced::Sliced;
 use reference::lif_update::LifState;
 use reference::spike_scatter::Delivery;
+use rayon::prelude::*;
 
 /// A spike source's state: its stamp ring.
 struct SourceState {
@@ -85,6 +86,80 @@ pub struct CpuEngine {
     nonfinite: Vec<Option<String>>,
     /// `Stop` policy: the error of the step just run.
     diverged: Option<crate::Error>,
+    /// Runs of the schedule's spike scatters large enough to share out among threads.
+    scatter_runs: Vec<ScatterRun>,
+}
+
+/// Consecutive [`Phase::SpikeScatter`]s of the schedule, `start..end`, that feed more than one
+/// accumulator and read enough synapses for threads to pay: their projections, grouped by the
+/// accumulator they add into, run one group per thread. A group's projections keep the
+/// schedule's order; the sums are integers, so the result is the same bits as in order.
+struct ScatterRun {
+    start: usize,
+    end: usize,
+    /// Per accumulator, the projections of the run that add into it.
+    by_acc: Vec<Vec<usize>>,
+}
+
+/// Below this many synapses a run of scatters stays on one thread: waking the pool costs tens
+/// of microseconds (the E/I network's whole step is 4 us), the microcircuit's scatters take
+/// milliseconds.
+const PARALLEL_SCATTER_SYNAPSES: usize = 1 << 22;
+
+/// The scatter runs of `plan` worth threads (see [`ScatterRun`]).
+fn scatter_runs(plan: &Plan) -> Vec<ScatterRun> {
+    let mut runs = Vec::new();
+    let mut k = 0;
+    while k < plan.schedule.len() {
+        let start = k;
+        while k < plan.schedule.len() && matches!(plan.schedule[k], Phase::SpikeScatter { .. }) {
+            k += 1;
+        }
+        if k > start {
+            let mut by_acc = vec![Vec::new(); plan.accumulators.len()];
+            let mut synapses = 0;
+            for phase in &plan.schedule[start..k] {
+                let Phase::SpikeScatter { proj } = *phase else { unreachable!() };
+                let Product::Scatter { acc, .. } = plan.projections[proj].product else { unreachable!("the plan pairs phases and products") };
+                by_acc[acc].push(proj);
+                synapses += plan.projections[proj].nnz;
+            }
+            let fed = by_acc.iter().filter(|p| !p.is_empty()).count();
+            if fed > 1 && synapses >= PARALLEL_SCATTER_SYNAPSES && rayon::current_num_threads() > 1 {
+                runs.push(ScatterRun { start, end: k, by_acc });
+            }
+        } else {
+            k += 1;
+        }
+    }
+    runs
+}
+
+/// One [`Phase::SpikeScatter`] of projection `proj` at step `i` into its accumulator `out`.
+fn spike_scatter(plan: &Plan, products: &[ProductState], neurons: &[NeuronState], i: usize, proj: usize, out: &mut [i32]) {
+    let p = &plan.projections[proj];
+    let Product::Scatter { acc, scale } = p.product else { unreachable!("the plan pairs phases and products") };
+    let r = p.read_step(i);
+    if r < 0 {
+        return;
+    }
+    let spiked: &[u32] = match p.pre {
+        PopSlot::Source(s) => {
+            let src = &plan.sources[s];
+            &src.event_neurons[src.step_offsets[r as usize] as usize..src.step_offsets[r as usize + 1] as usize]
+        }
+        PopSlot::Neuron(l) => {
+            let lists = &neurons[l].lists;
+            &lists[r as usize % lists.len()]
+        }
+    };
+    let pr = &products[proj];
+    let Matrix::Csr(cols) = &pr.matrix else { unreachable!("a scatter keeps CSR") };
+    let to = Delivery { lags: pr.lags.as_deref(), ring: plan.accumulators[acc].ring, step: i };
+    match cols {
+        Indices::Narrow(c) => fast::event::spike_scatter(&pr.indptr, c, &pr.weights, scale, spiked, p.n_pre, p.n_post, to, out),
+        Indices::Wide(c) => fast::event::spike_scatter(&pr.indptr, c, &pr.weights, scale, spiked, p.n_pre, p.n_post, to, out),
+    }
 }
 
 impl CpuEngine {
@@ -163,15 +238,31 @@ impl CpuEngine {
             nonfinite_policy: NonFinitePolicy::Stop,
             nonfinite: vec![None; plan.neurons.len()],
             diverged: None,
+            scatter_runs: scatter_runs(&plan),
             plan,
         })
     }
 
-    /// Runs one step: every phase of the schedule in order.
+    /// Runs one step: every phase of the schedule in order (a run of scatters into several
+    /// accumulators shared out among threads, one accumulator per thread).
     pub fn step(&mut self) {
-        for k in 0..self.plan.schedule.len() {
+        let (mut k, mut run) = (0, 0);
+        while k < self.plan.schedule.len() {
+            if let Some(r) = self.scatter_runs.get(run).filter(|r| r.start == k) {
+                let (plan, products, neurons, i) = (&self.plan, &self.products, &self.neurons, self.step);
+                let by_acc = &r.by_acc;
+                self.accs.par_iter_mut().zip(by_acc.par_iter()).filter(|(_, projs)| !projs.is_empty()).for_each(|(st, projs)| {
+                    for &proj in projs {
+                        spike_scatter(plan, products, neurons, i, proj, &mut st.acc);
+                    }
+                });
+                k = r.end;
+                run += 1;
+                continue;
+            }
             let phase = self.plan.schedule[k];
             self.run_phase(phase);
+            k += 1;
         }
         self.step += 1;
     }
@@ -228,30 +319,8 @@ impl CpuEngine {
                 reference::event_finalize::event_finalize(decay, 1.0 / scale, &mut self.products[proj].acc, y);
             }
             Phase::SpikeScatter { proj } => {
-                let p = &plan.projections[proj];
-                let Product::Scatter { acc, scale } = p.product else { unreachable!("the plan pairs phases and products") };
-                let r = p.read_step(i);
-                if r < 0 {
-                    return;
-                }
-                let spiked: &[u32] = match p.pre {
-                    PopSlot::Source(s) => {
-                        let src = &plan.sources[s];
-                        &src.event_neurons[src.step_offsets[r as usize] as usize..src.step_offsets[r as usize + 1] as usize]
-                    }
-                    PopSlot::Neuron(l) => {
-                        let lists = &self.neurons[l].lists;
-                        &lists[r as usize % lists.len()]
-                    }
-                };
-                let pr = &self.products[proj];
-                let Matrix::Csr(cols) = &pr.matrix else { unreachable!("a scatter keeps CSR") };
-                let out = &mut self.accs[acc].acc;
-                let to = Delivery { lags: pr.lags.as_deref(), ring: plan.accumulators[acc].ring, step: i };
-                match cols {
-                    Indices::Narrow(c) => fast::event::spike_scatter(&pr.indptr, c, &pr.weights, scale, spiked, p.n_pre, p.n_post, to, out),
-                    Indices::Wide(c) => fast::event::spike_scatter(&pr.indptr, c, &pr.weights, scale, spiked, p.n_pre, p.n_post, to, out),
-                }
+                let Product::Scatter { acc, .. } = plan.projections[proj].product else { unreachable!("the plan pairs phases and products") };
+                spike_scatter(plan, &self.products, &self.neurons, i, proj, &mut self.accs[acc].acc);
             }
             Phase::PostSynapse { acc } => {
                 let a = &plan.accumulators[acc];

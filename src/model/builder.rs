@@ -322,6 +322,10 @@ pub enum DelaySpec {
         min: f64,
         /// RNG seed.
         seed: u64,
+        /// NEST's step rule instead of BrainPy's ring: a delay `d` delivers a spike exactly
+        /// `max(round(d / dt), 1)` steps after it, as NEST rounds delays to its grid (the
+        /// Potjans-Diesmann microcircuit's timing); otherwise `ceil(d / dt)` ring slots.
+        nest_rounding: bool,
     },
 }
 
@@ -351,21 +355,32 @@ impl DelaySpec {
     /// The delays of `nnz` synapses as ring slots (`ceil(delay / dt)`, f64).
     fn into_slots(self, path: &str, nnz: usize, dt: f64) -> Result<Vec<u16>> {
         self.check(path)?;
-        let slots = |k: usize, d: f64| -> Result<u16> {
+        // `d` ms as `s` ring slots, checked
+        let checked = |k: usize, d: f64, s: f64| -> Result<u16> {
             if !(d.is_finite() && d >= 0.0) {
                 return Err(Error::invalid(format!("{path}[{k}]"), format!("must be a finite number >= 0 ms, got {d}")));
             }
-            let s = (d / dt).ceil();
             if s > u16::MAX as f64 {
                 return Err(Error::invalid(format!("{path}[{k}]"), format!("{d} ms is {s} steps of dt = {dt}; per-synapse delays reach at most {} steps", u16::MAX)));
             }
             Ok(s as u16)
         };
+        let slots = |k: usize, d: f64| checked(k, d, (d / dt).ceil());
         let v = match self {
             DelaySpec::Steps(v) => v,
             DelaySpec::Ms(v) => v.iter().enumerate().map(|(k, &d)| slots(k, d)).collect::<Result<_>>()?,
-            DelaySpec::Normal { mean, sd, min, seed } => {
+            DelaySpec::Normal { mean, sd, min, seed, nest_rounding: false } => {
                 generate::normal_delays(nnz, mean, sd, min, seed).iter().enumerate().map(|(k, &d)| slots(k, d)).collect::<Result<_>>()?
+            }
+            DelaySpec::Normal { mean, sd, min, seed, nest_rounding: true } => {
+                // D steps from spike to arrival is BrainPy's ring of D + 1 slots (its lag is
+                // one step shorter than its slots, MODELS.md "Delays"), from a source or a LIF
+                // population alike once D >= 1
+                generate::normal_delays(nnz, mean, sd, min, seed)
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &d)| checked(k, d, (d / dt).round().max(1.0) + 1.0))
+                    .collect::<Result<_>>()?
             }
         };
         if v.len() != nnz {

@@ -275,7 +275,7 @@ impl NetworkBuilder {
                         let ms = match d {
                             DelaySpec::Ms(v) => v.iter().copied().fold(0.0, f64::max),
                             DelaySpec::Steps(v) => v.iter().copied().max().unwrap_or(0) as f64 * dt,
-                            DelaySpec::Normal { mean, sd, min, .. } => (mean + 5.0 * sd).max(*min),
+                            DelaySpec::Normal { mean, sd, min, .. } => (mean + 5.0 * sd).max(*min) + dt,
                         };
                         super::warnings::lag_steps(Some(ms), dt, pre_lif)
                     }),
@@ -363,7 +363,8 @@ impl NetworkBuilder {
                     }
                 }
                 generated_delays[i] = Some(match d {
-                    DelaySpec::Normal { mean, sd, min, seed } => json!({"normal": [mean, sd], "min": min, "seed": seed, "per_synapse": count.synapses}),
+                    DelaySpec::Normal { mean, sd, min, seed, nest_rounding } => json!({"normal": [mean, sd], "min": min, "seed": seed,
+                        "rounding": if nest_rounding { "nest" } else { "brainpy" }, "per_synapse": count.synapses}),
                     _ => json!({"per_synapse": count.synapses}),
                 });
             }

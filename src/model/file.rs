@@ -137,7 +137,7 @@ pub fn builder_from_value(v: &Value, base: &str) -> Result<NetworkBuilder> {
                         .collect::<Result<Vec<u16>>>()?;
                     DelaySpec::Steps(steps)
                 } else {
-                    g.allow(&["normal", "min", "seed"])?;
+                    g.allow(&["normal", "min", "seed", "rounding"])?;
                     let ms = g.array("normal")?;
                     if ms.len() != 2 {
                         return Err(Error::invalid(g.sub("normal"), "must be [mean, sd] (ms)"));
@@ -155,7 +155,15 @@ pub fn builder_from_value(v: &Value, base: &str) -> Result<NetworkBuilder> {
                         None => 0,
                         Some(_) => whole(&g, "seed")?,
                     };
-                    DelaySpec::Normal { mean: ms[0], sd: ms[1], min, seed }
+                    let nest_rounding = match g.opt("rounding") {
+                        None => false,
+                        Some(_) => match g.str("rounding")? {
+                            "brainpy" => false,
+                            "nest" => true,
+                            other => return Err(Error::invalid(g.sub("rounding"), format!("must be \"brainpy\" or \"nest\", got \"{other}\""))),
+                        },
+                    };
+                    DelaySpec::Normal { mean: ms[0], sd: ms[1], min, seed, nest_rounding }
                 };
                 spec.check(&o.sub("delay"))?;
                 b.synapse_delays(r, spec);

@@ -102,10 +102,19 @@ pub fn spike_scatter<I: ColIndex>(
                 }
             }
             Some(lags) => {
-                for e in start..end {
-                    let slot = (to.step + lags[e] as usize) % to.ring;
-                    let o = &mut acc[slot * slot_len + b * n_post + indices[e].at()];
-                    *o = o.wrapping_add(weight(e));
+                // no division per synapse: the slot is `now + lag`, wrapped once (lag < ring)
+                let now = to.step % to.ring;
+                let row = b * n_post;
+                let mut add = |e: usize, q: i32| {
+                    let lag = lags[e] as usize;
+                    debug_assert!(lag < to.ring, "the plan sizes the ring past every lag");
+                    let slot = if now + lag >= to.ring { now + lag - to.ring } else { now + lag };
+                    let o = &mut acc[slot * slot_len + row + indices[e].at()];
+                    *o = o.wrapping_add(q);
+                };
+                match shared {
+                    Some(q) => (start..end).for_each(|e| add(e, q)),
+                    None => (start..end).for_each(|e| add(e, weight(e))),
                 }
             }
         }
