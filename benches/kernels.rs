@@ -6,7 +6,7 @@
 
 use rand::{Rng, SeedableRng};
 use spikegpu::internals::fast::columns::{Columns, Indices};
-use spikegpu::internals::fast::event::{spike_scatter, window_scatter};
+use spikegpu::internals::fast::event::{spike_scatter, window_scatter, FixedWeights};
 use spikegpu::internals::fast::gating::{gating_dense, Spikes};
 use spikegpu::internals::fast::lif;
 use spikegpu::internals::fast::post_synapse::post_synapse;
@@ -99,7 +99,8 @@ fn main() {
     println!("event_finalize {:>7} neurons   {:>9.1} us/step  {:.2} ns/neuron", n, s * 1e6, s * 1e9 / n as f64);
 
     // spike scatter (post-aligned): the same active rows' weights into an accumulator
-    let s = median_seconds(reps, || spike_scatter(&pre_major.indptr, &pre_cols, &w, scale, &active, n, n, Delivery::NOW, &mut acc));
+    let fixed_w = FixedWeights::new(&w, scale);
+    let s = median_seconds(reps, || spike_scatter(&pre_major.indptr, &pre_cols, &fixed_w, &active, n, n, Delivery::NOW, &mut acc));
     println!("spike_scatter {:>8} synapses  {:>9.1} us/step  {:.2} ns/synapse ({} spiking rows)", touched, s * 1e6, s * 1e9 / touched as f64, active.len());
     // post-aligned Expon state of n post neurons
     let ep = SynParams::new(&Synapse::Expon { tau: 5.0 }, 0.1);

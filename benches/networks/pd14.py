@@ -7,7 +7,9 @@ The numbers are the reference PyNEST implementation's (the `microcircuit` packag
 network_params.py and helpers.py): population sizes, the connection probability table, synapse
 counts K = ln(1 - C) / ln(1 - 1 / (N_pre N_post)) rounded (NEST's fixed_total_number, autapses and
 multapses allowed), iaf_psc_exp parameters, a 0.15 mV PSP as 87.81 pA, g = -4, L4E -> L2/3E doubled,
-weights normal with a relative sd of 0.1 redrawn to keep their sign, delays normal (1.5 +- 0.75 ms
+weights normal with a relative sd of 0.1 redrawn to keep their sign (scaled by 1.107 so that a PSC
+carries NEST's charge under BrainPy's update: see charge_factor; pd14_nest_weights.json keeps NEST's
+87.81 pA), delays normal (1.5 +- 0.75 ms
 excitatory, 0.75 +- 0.375 ms inhibitory) redrawn below 0.05 ms and rounded to NEST's grid, the DC
 drive that replaces the Poisson background (bg_rate K_ext PSC_ext tau_syn), and the "optimized"
 initial V per population. Everything random is drawn by spikegpu from the seeds here, so the files
@@ -56,9 +58,23 @@ def psc_over_psp(c_m, tau_m, tau_syn):
     return 1.0 / (pre * (frac ** tau_m - frac ** tau_syn))
 
 
-def network(n_scaling, warmup_ms, sim_ms, recorded):
+def charge_factor(dt, tau_syn):
+    """How much less charge a PSC carries under BrainPy's post-aligned Expon than in NEST, inverted.
+
+    NEST adds a spike's weight w to the current after that step's decay and integrates exactly:
+    the PSC carries w tau_syn. BrainPy adds it and then decays (g = d (g + w), d = exp(-dt /
+    tau_syn)), and its exponential Euler holds g over each step: w dt d / (1 - d), 0.452 w at
+    dt = 0.1 ms against 0.5 w. Multiplying the weights by this factor (1.107) gives each PSC
+    NEST's charge, so the network receives NEST's mean input.
+    """
+    d = math.exp(-dt / tau_syn)
+    return tau_syn * (1.0 - d) / (dt * d)
+
+
+def network(n_scaling, warmup_ms, sim_ms, recorded, match_charge=True):
     n = [int(round(x * n_scaling)) for x in FULL_N]
     psc = PSP_EXC * psc_over_psp(C_M, TAU_M, TAU_SYN)  # 87.81 pA
+    w_factor = charge_factor(DT, TAU_SYN) if match_charge else 1.0
     populations = []
     for i, name in enumerate(POPS):
         dc = BG_RATE * K_EXT[i] * psc * TAU_SYN * 0.001  # pA
@@ -80,7 +96,7 @@ def network(n_scaling, warmup_ms, sim_ms, recorded):
             if k == 0:
                 continue
             exc = j % 2 == 0
-            w = psc * (1.0 if exc else G) * (2.0 if (i, j) == (0, 2) else 1.0)
+            w = psc * (1.0 if exc else G) * (2.0 if (i, j) == (0, 2) else 1.0) * w_factor
             d = DELAY_EXC if exc else DELAY_INH
             projections.append({
                 "name": f"{POPS[j]}_{POPS[i]}", "pre": POPS[j], "post": POPS[i],
@@ -102,8 +118,12 @@ def network(n_scaling, warmup_ms, sim_ms, recorded):
 
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
-    for name, scale, sim_ms, recorded in [("pd14", 1.0, 10000.0, 1000), ("pd14_10pct", 0.1, 1000.0, 100000)]:
-        net = network(scale, 500.0, sim_ms, recorded)
+    for name, scale, sim_ms, recorded, match in [
+        ("pd14", 1.0, 10000.0, 1000, True),
+        ("pd14_10pct", 0.1, 1000.0, 100000, True),
+        ("pd14_nest_weights", 1.0, 10000.0, 1000, False),
+    ]:
+        net = network(scale, 500.0, sim_ms, recorded, match)
         with open(os.path.join(here, f"{name}.json"), "w") as f:
             json.dump(net, f, indent=1)
             f.write("\n")

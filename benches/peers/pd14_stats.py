@@ -73,7 +73,11 @@ def main():
     summary = json.load(open(os.path.join(a.ours, "summary.json")))
     nest = json.load(open(os.path.join(a.nest, "result.json")))
     dt = summary["dt_ms"]
-    start, stop = int(round(a.warmup_ms / dt)), summary["steps"]
+    # the same window on both sides: from the warm-up, as long as the shorter run lasts after it
+    start = int(round(a.warmup_ms / dt))
+    nest_stop = int(round((nest["warmup_ms"] + nest["sim_ms"]) / nest["dt_ms"]))
+    stop = min(summary["steps"], nest_stop)
+    print(f"window: {start * dt:.0f} to {stop * dt:.0f} ms")
     sizes = {p["name"]: p["size"] for p in summary["parameters"]["populations"]}
     rng = np.random.default_rng(1)
     rows = []

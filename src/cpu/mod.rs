@@ -56,6 +56,8 @@ struct ProductState {
     acc: Vec<i32>,
     /// Per-synapse lags of a scatter (post-aligned projections with per-synapse delays).
     lags: Option<Vec<u16>>,
+    /// A scatter's weights in fixed point (`weights` is then empty).
+    fixed: Option<fast::event::FixedWeights>,
 }
 
 enum Matrix {
@@ -138,7 +140,7 @@ fn scatter_runs(plan: &Plan) -> Vec<ScatterRun> {
 /// One [`Phase::SpikeScatter`] of projection `proj` at step `i` into its accumulator `out`.
 fn spike_scatter(plan: &Plan, products: &[ProductState], neurons: &[NeuronState], i: usize, proj: usize, out: &mut [i32]) {
     let p = &plan.projections[proj];
-    let Product::Scatter { acc, scale } = p.product else { unreachable!("the plan pairs phases and products") };
+    let Product::Scatter { acc, .. } = p.product else { unreachable!("the plan pairs phases and products") };
     let r = p.read_step(i);
     if r < 0 {
         return;
@@ -155,10 +157,11 @@ fn spike_scatter(plan: &Plan, products: &[ProductState], neurons: &[NeuronState]
     };
     let pr = &products[proj];
     let Matrix::Csr(cols) = &pr.matrix else { unreachable!("a scatter keeps CSR") };
+    let Some(fixed) = &pr.fixed else { unreachable!("a scatter keeps its weights in fixed point") };
     let to = Delivery { lags: pr.lags.as_deref(), ring: plan.accumulators[acc].ring, step: i };
     match cols {
-        Indices::Narrow(c) => fast::event::spike_scatter(&pr.indptr, c, &pr.weights, scale, spiked, p.n_pre, p.n_post, to, out),
-        Indices::Wide(c) => fast::event::spike_scatter(&pr.indptr, c, &pr.weights, scale, spiked, p.n_pre, p.n_post, to, out),
+        Indices::Narrow(c) => fast::event::spike_scatter(&pr.indptr, c, fixed, spiked, p.n_pre, p.n_post, to, out),
+        Indices::Wide(c) => fast::event::spike_scatter(&pr.indptr, c, fixed, spiked, p.n_pre, p.n_post, to, out),
     }
 }
 
@@ -191,8 +194,13 @@ impl CpuEngine {
                 Product::Window { .. } => (Matrix::Csr(indices), weights, vec![0; b * p.n_post]),
                 Product::Scatter { .. } => (Matrix::Csr(indices), weights, Vec::new()),
             };
+            // scatters add fixed-point weights: rounded here, once
+            let (weights, fixed) = match p.product {
+                Product::Scatter { scale, .. } => (crate::plan::PlanWeights::Shared(0.0), Some(fast::event::FixedWeights::new(&weights, scale))),
+                _ => (weights, None),
+            };
             let indptr = if matches!(matrix, Matrix::Sliced(_)) { Vec::new() } else { csr.indptr };
-            products.push(ProductState { indptr, matrix, weights, acc, lags });
+            products.push(ProductState { indptr, matrix, weights, acc, lags, fixed });
         }
         // which LIF populations' spikes must be kept as lists: those read by a scatter (a ring
         // of them) or by an AMPA/GABAa group in event mode (this step's)

@@ -14,6 +14,7 @@
 use super::{firing_step, step_time, Csr, SpikeTimes};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
 use rayon::prelude::*;
 
 /// Pre rows per RNG block of `fixed_prob`.
@@ -259,8 +260,8 @@ fn total_number_block(seed: u64, b: usize, n: usize, n_pre: usize, n_post: usize
     }
 }
 
-/// `n` weights drawn from a normal distribution of `mean` and standard deviation `sd`, from
-/// `seed`, one per synapse in CSR order. With `redraw_sign`, a draw whose sign differs from the
+/// `n` weights drawn from a normal distribution of `mean` and standard deviation `sd` (the
+/// ziggurat of `rand_distr`), from `seed`, one per synapse in CSR order. With `redraw_sign`, a draw whose sign differs from the
 /// mean's is drawn again (NEST's `redraw` with a bound at 0, as the Potjans-Diesmann
 /// microcircuit draws its weights; 0 itself is kept). Weight `s` is drawn by block `s /
 /// SYNAPSES_PER_BLOCK`'s RNG, so the weights do not depend on the thread count.
@@ -273,9 +274,7 @@ pub fn normal_weights(n: usize, mean: f32, sd: f32, seed: u64, redraw_sign: bool
         let mut rng = block_rng(seed, b as u64 + WEIGHT_STREAMS);
         for x in chunk {
             *x = loop {
-                let u1: f64 = 1.0 - rng.random::<f64>(); // (0, 1]
-                let u2: f64 = rng.random();
-                let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+                let z: f64 = rng.sample(StandardNormal);
                 let w = (mean as f64 + sd as f64 * z) as f32;
                 // the right sign has probability at least 1/2: a few draws at most, expected
                 if !redraw_sign || (w >= 0.0) == (mean > 0.0) || w == 0.0 {
@@ -299,9 +298,7 @@ pub fn normal_delays(n: usize, mean: f64, sd: f64, min: f64, seed: u64) -> Vec<f
         let mut rng = block_rng(seed, b as u64 + DELAY_STREAMS);
         for x in chunk {
             *x = loop {
-                let u1: f64 = 1.0 - rng.random::<f64>(); // (0, 1]
-                let u2: f64 = rng.random();
-                let d = mean + sd * (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+                let d = mean + sd * rng.sample::<f64, _>(StandardNormal);
                 if d >= min {
                     break d;
                 }

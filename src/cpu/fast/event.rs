@@ -55,6 +55,27 @@ pub fn window_scatter<I: ColIndex>(
     }
 }
 
+/// A scatter's weights in fixed point, rounded once when the engine is built rather than once
+/// per synapse and spike (`round_ties_even` is a libm call on baseline x86-64: it was 7% of the
+/// microcircuit's step).
+#[derive(Clone, Debug, PartialEq)]
+pub enum FixedWeights {
+    /// One weight.
+    Shared(i32),
+    /// One per synapse, in the matrix's order.
+    PerSynapse(Vec<i32>),
+}
+
+impl FixedWeights {
+    /// `weights` at `scale`, as [`fixed`] rounds them.
+    pub fn new(weights: &PlanWeights, scale: f32) -> FixedWeights {
+        match weights {
+            PlanWeights::Shared(w) => FixedWeights::Shared(fixed(*w, scale)),
+            PlanWeights::PerSynapse(w) => FixedWeights::PerSynapse(w.iter().map(|&x| fixed(x, scale)).collect()),
+        }
+    }
+}
+
 /// [`crate::cpu::reference::spike_scatter::spike_scatter`] over `spiked`, the variables (flat
 /// `b * n_pre + i`) that spiked at the read step; `acc` holds `to.ring` slots of `batch *
 /// n_post` (`batch` = the largest `b` + 1 the caller's variables can have).
@@ -62,8 +83,7 @@ pub fn window_scatter<I: ColIndex>(
 pub fn spike_scatter<I: ColIndex>(
     indptr: &[u32],
     cols: &Columns<I>,
-    weights: &PlanWeights,
-    scale: f32,
+    weights: &FixedWeights,
     spiked: &[u32],
     n_pre: usize,
     n_post: usize,
@@ -74,15 +94,6 @@ pub fn spike_scatter<I: ColIndex>(
     assert!(cols.bound() <= n_post, "columns up to {} but {n_post} post neurons", cols.bound());
     assert_eq!(acc.len() % (to.ring * n_post), 0, "the accumulator holds whole slots");
     let slot_len = acc.len() / to.ring;
-    let shared = match weights {
-        PlanWeights::Shared(w) => Some(fixed(*w, scale)),
-        PlanWeights::PerSynapse(_) => None,
-    };
-    let weight = |e: usize| match (shared, weights) {
-        (Some(q), _) => q,
-        (None, PlanWeights::PerSynapse(w)) => fixed(w[e], scale),
-        (None, PlanWeights::Shared(_)) => unreachable!(),
-    };
     for &idx in spiked {
         let idx = idx as usize;
         let (b, i) = (idx / n_pre, idx % n_pre);
@@ -96,25 +107,26 @@ pub fn spike_scatter<I: ColIndex>(
                     let o = out.get_unchecked_mut(j.at());
                     *o = o.wrapping_add(q);
                 };
-                match shared {
-                    Some(q) => indices[start..end].iter().for_each(|&j| add(j, q)),
-                    None => (start..end).for_each(|e| add(indices[e], weight(e))),
+                match weights {
+                    FixedWeights::Shared(q) => indices[start..end].iter().for_each(|&j| add(j, *q)),
+                    FixedWeights::PerSynapse(q) => indices[start..end].iter().zip(&q[start..end]).for_each(|(&j, &q)| add(j, q)),
                 }
             }
             Some(lags) => {
                 // no division per synapse: the slot is `now + lag`, wrapped once (lag < ring)
                 let now = to.step % to.ring;
                 let row = b * n_post;
-                let mut add = |e: usize, q: i32| {
-                    let lag = lags[e] as usize;
+                let mut add = |j: I, lag: u16, q: i32| {
+                    let lag = lag as usize;
                     debug_assert!(lag < to.ring, "the plan sizes the ring past every lag");
                     let slot = if now + lag >= to.ring { now + lag - to.ring } else { now + lag };
-                    let o = &mut acc[slot * slot_len + row + indices[e].at()];
+                    let o = &mut acc[slot * slot_len + row + j.at()];
                     *o = o.wrapping_add(q);
                 };
-                match shared {
-                    Some(q) => (start..end).for_each(|e| add(e, q)),
-                    None => (start..end).for_each(|e| add(e, weight(e))),
+                let (cols, lags) = (&indices[start..end], &lags[start..end]);
+                match weights {
+                    FixedWeights::Shared(q) => cols.iter().zip(lags).for_each(|(&j, &l)| add(j, l, *q)),
+                    FixedWeights::PerSynapse(q) => cols.iter().zip(lags).zip(&q[start..end]).for_each(|((&j, &l), &q)| add(j, l, q)),
                 }
             }
         }
@@ -166,7 +178,7 @@ mod tests {
                     let to = reference::spike_scatter::Delivery { lags: lagged, ring: acc_ring, step: rng.random_range(0..20) };
                     let (mut want, mut got) = (vec![0i32; acc_ring * batch * n_post], vec![0i32; acc_ring * batch * n_post]);
                     reference::spike_scatter::spike_scatter(&indptr, &indices, &weights, 4096.0, &stamps, 3, 7, n_pre, batch, n_post, to, &mut want);
-                    spike_scatter(&indptr, &cols, &weights, 4096.0, &list, n_pre, n_post, to, &mut got);
+                    spike_scatter(&indptr, &cols, &FixedWeights::new(&weights, 4096.0), &list, n_pre, n_post, to, &mut got);
                     assert_eq!(got, want, "seed {seed}: spike scatter, {to:?}");
                 }
                 // window increments
