@@ -366,18 +366,21 @@ impl DelaySpec {
             Ok(s as u16)
         };
         let slots = |k: usize, d: f64| checked(k, d, (d / dt).ceil());
+        use rayon::prelude::*;
+        // drawn delays in parallel: the microcircuit draws 3e8
         let v = match self {
             DelaySpec::Steps(v) => v,
+            // a given list: the first bad value is the one named
             DelaySpec::Ms(v) => v.iter().enumerate().map(|(k, &d)| slots(k, d)).collect::<Result<_>>()?,
             DelaySpec::Normal { mean, sd, min, seed, nest_rounding: false } => {
-                generate::normal_delays(nnz, mean, sd, min, seed).iter().enumerate().map(|(k, &d)| slots(k, d)).collect::<Result<_>>()?
+                generate::normal_delays(nnz, mean, sd, min, seed).par_iter().enumerate().map(|(k, &d)| slots(k, d)).collect::<Result<_>>()?
             }
             DelaySpec::Normal { mean, sd, min, seed, nest_rounding: true } => {
                 // D steps from spike to arrival is BrainPy's ring of D + 1 slots (its lag is
                 // one step shorter than its slots, MODELS.md "Delays"), from a source or a LIF
                 // population alike once D >= 1
                 generate::normal_delays(nnz, mean, sd, min, seed)
-                    .iter()
+                    .par_iter()
                     .enumerate()
                     .map(|(k, &d)| checked(k, d, (d / dt).round().max(1.0) + 1.0))
                     .collect::<Result<_>>()?

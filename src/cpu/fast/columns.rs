@@ -1,6 +1,8 @@
 //! Column indices of a CSR matrix as the CPU engine keeps them: 16 bits where the columns
 //! allow (half the bytes of the index stream), else 32, checked once against their bound.
 
+use rayon::prelude::*;
+
 /// A column index as the CPU engine stores it: `u16` or `u32`.
 pub trait ColIndex: Copy + Send + Sync {
     /// The index as a `usize`.
@@ -33,7 +35,8 @@ impl<I: ColIndex> Columns<I> {
     /// Panics if an index is `>= bound`: the plan's matrices are validated, so that is a bug,
     /// and this check is what the unchecked reads rely on.
     pub fn new(indices: Vec<I>, bound: usize) -> Self {
-        if let Some(k) = indices.iter().position(|i| i.at() >= bound) {
+        // checked in parallel: the microcircuit's matrices hold 3e8 indices
+        if let Some(k) = indices.par_iter().position_first(|i| i.at() >= bound) {
             panic!("column index {} at {k} is not below {bound}", indices[k].at());
         }
         Columns { indices, bound }
@@ -64,7 +67,7 @@ impl Indices {
     /// Checks and, where `bound` allows, narrows `indices` (see [`Columns::new`]).
     pub fn narrowest(indices: Vec<u32>, bound: usize) -> Self {
         if bound <= 1 << 16 {
-            Indices::Narrow(Columns::new(indices.iter().map(|&i| i as u16).collect(), bound))
+            Indices::Narrow(Columns::new(indices.par_iter().map(|&i| i as u16).collect(), bound))
         } else {
             Indices::Wide(Columns::new(indices, bound))
         }

@@ -7,6 +7,7 @@
 use super::columns::{ColIndex, Columns};
 use crate::cpu::reference::{event_scatter::fixed as fixed_delta, spike_scatter::{fixed, Delivery}};
 use crate::plan::PlanWeights;
+use rayon::prelude::*;
 
 /// [`crate::cpu::reference::event_scatter::event_scatter`] over `active`, the variables (flat
 /// `b * n_pre + i`) inside their window at the read step.
@@ -71,7 +72,7 @@ impl FixedWeights {
     pub fn new(weights: &PlanWeights, scale: f32) -> FixedWeights {
         match weights {
             PlanWeights::Shared(w) => FixedWeights::Shared(fixed(*w, scale)),
-            PlanWeights::PerSynapse(w) => FixedWeights::PerSynapse(w.iter().map(|&x| fixed(x, scale)).collect()),
+            PlanWeights::PerSynapse(w) => FixedWeights::PerSynapse(w.par_iter().map(|&x| fixed(x, scale)).collect()),
         }
     }
 }
