@@ -45,7 +45,7 @@ pub mod plan;
 pub mod runtime;
 
 pub use api::{run, EngineChoice, RunOptions, Traces};
-pub use cpu::CpuEngine;
+pub use cpu::{CpuEngine, ScatterThreads};
 pub use error::{Error, Result};
 pub use gpu::{adapters, probe, GpuContext, GpuEngine, GpuOptions};
 pub use model::{Network, NetworkBuilder};

@@ -7,7 +7,7 @@ mod common;
 
 use common::*;
 use spikegpu::model::file;
-use spikegpu::UpdateMode;
+use spikegpu::{CpuEngine, ScatterThreads, UpdateMode};
 
 #[test]
 fn pd14_at_ten_percent_is_the_same_on_every_engine() {
@@ -19,11 +19,18 @@ fn pd14_at_ten_percent_is_the_same_on_every_engine() {
     let synapses: usize = net.projections.iter().map(|p| p.conn.nnz()).sum();
     assert_eq!(synapses, 29_888_097, "the 10% microcircuit's synapse count");
     assert!(net.projections.iter().all(|p| p.delay_slots.is_some()), "every projection has per-synapse delays");
-    let kinds = engines("pd14_at_ten_percent_is_the_same_on_every_engine");
-    let runs: Vec<_> = kinds.iter().map(|&k| (k, run(k, &net, UpdateMode::Dense, 60))).collect();
-    let spikes: usize = runs[0].1.stats.spike_counts.iter().sum::<u64>() as usize;
+    // the CPU engine with its scatters on the pool (one accumulator per thread) and on one thread
+    let cpu = |threads| {
+        let mut e = CpuEngine::new(&net, UpdateMode::Dense).unwrap().with_scatter_threads(threads);
+        run_engine(&mut e, &net, 60, &format!("cpu, scatters {threads:?}"))
+    };
+    let (pool, one) = (cpu(ScatterThreads::Pool), cpu(ScatterThreads::One));
+    let spikes: usize = pool.stats.spike_counts.iter().sum::<u64>() as usize;
     assert!(spikes > 200, "only {spikes} spikes in 12 ms");
-    for (k, r) in &runs[1..] {
-        runs[0].1.assert_bit_identical(r, &format!("cpu against {k}"));
+    pool.assert_bit_identical(&one, "cpu: scatters on the pool against one thread");
+    for k in engines("pd14_at_ten_percent_is_the_same_on_every_engine") {
+        if k != EngineKind::Cpu {
+            pool.assert_bit_identical(&run(k, &net, UpdateMode::Dense, 60), &format!("cpu against {k}"));
+        }
     }
 }

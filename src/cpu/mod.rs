@@ -90,23 +90,63 @@ pub struct CpuEngine {
     diverged: Option<crate::Error>,
     /// Runs of the schedule's spike scatters large enough to share out among threads.
     scatter_runs: Vec<ScatterRun>,
+    /// How those runs use threads.
+    scatter_threads: ScatterThreads,
 }
 
 /// Consecutive [`Phase::SpikeScatter`]s of the schedule, `start..end`, that feed more than one
-/// accumulator and read enough synapses for threads to pay: their projections, grouped by the
-/// accumulator they add into, run one group per thread. A group's projections keep the
-/// schedule's order; the sums are integers, so the result is the same bits as in order.
+/// accumulator: their projections, grouped by the accumulator they add into, can run one group
+/// per thread. A group's projections keep the schedule's order and the sums are integers, so
+/// either way gives the same bits; which way is faster depends on the activity, so the engine
+/// times the run and switches ([`ScatterThreads::Auto`]).
 struct ScatterRun {
     start: usize,
     end: usize,
     /// Per accumulator, the projections of the run that add into it.
     by_acc: Vec<Vec<usize>>,
+    /// Running now on the pool.
+    parallel: bool,
+    /// Moving average of the run's time, ns, in the current way.
+    average_ns: f64,
 }
 
-/// Below this many synapses a run of scatters stays on one thread: waking the pool costs tens
-/// of microseconds (the E/I network's whole step is 4 us), the microcircuit's scatters take
-/// milliseconds.
+/// Runs of scatters over fewer synapses never go to the pool: their steps are too short.
 const PARALLEL_SCATTER_SYNAPSES: usize = 1 << 22;
+/// [`ScatterThreads::Auto`] goes to the pool when a run takes longer than this on one thread
+/// (waking the second thread costs tens of us each step: it doubled the 10x E/I network's 60 us
+/// scatters; the microcircuit's take about 600 us and run 1.7x faster on two)...
+const TO_POOL_NS: f64 = 300_000.0;
+/// ...and back to one thread when the pool's run is faster than this.
+const TO_ONE_NS: f64 = 120_000.0;
+
+/// How the CPU engine runs large runs of scatters into several accumulators (the same bits
+/// every way).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ScatterThreads {
+    /// Timed as it runs: on the pool while one thread would take more than 300 us a step.
+    #[default]
+    Auto,
+    /// Always on the pool (one accumulator per thread).
+    Pool,
+    /// Always on the calling thread.
+    One,
+}
+
+impl ScatterRun {
+    /// Records a run that took `ns`, and picks the way of the next one.
+    fn observe(&mut self, ns: f64, mode: ScatterThreads) {
+        self.average_ns = 0.9 * self.average_ns + 0.1 * ns;
+        let switch = match mode {
+            ScatterThreads::Auto => (!self.parallel && self.average_ns > TO_POOL_NS) || (self.parallel && self.average_ns < TO_ONE_NS),
+            ScatterThreads::Pool => !self.parallel,
+            ScatterThreads::One => self.parallel,
+        };
+        if switch {
+            // the other way's average starts from this one
+            self.parallel = !self.parallel;
+        }
+    }
+}
 
 /// The scatter runs of `plan` worth threads (see [`ScatterRun`]).
 fn scatter_runs(plan: &Plan) -> Vec<ScatterRun> {
@@ -128,7 +168,7 @@ fn scatter_runs(plan: &Plan) -> Vec<ScatterRun> {
             }
             let fed = by_acc.iter().filter(|p| !p.is_empty()).count();
             if fed > 1 && synapses >= PARALLEL_SCATTER_SYNAPSES && rayon::current_num_threads() > 1 {
-                runs.push(ScatterRun { start, end: k, by_acc });
+                runs.push(ScatterRun { start, end: k, by_acc, parallel: false, average_ns: 0.0 });
             }
         } else {
             k += 1;
@@ -247,8 +287,19 @@ impl CpuEngine {
             nonfinite: vec![None; plan.neurons.len()],
             diverged: None,
             scatter_runs: scatter_runs(&plan),
+            scatter_threads: ScatterThreads::Auto,
             plan,
         })
+    }
+
+    /// How large runs of scatters use threads (the default, [`ScatterThreads::Auto`], times
+    /// them); every way gives the same bits.
+    pub fn with_scatter_threads(mut self, mode: ScatterThreads) -> Self {
+        self.scatter_threads = mode;
+        for r in &mut self.scatter_runs {
+            r.parallel = mode == ScatterThreads::Pool;
+        }
+        self
     }
 
     /// Runs one step: every phase of the schedule in order (a run of scatters into several
@@ -256,15 +307,26 @@ impl CpuEngine {
     pub fn step(&mut self) {
         let (mut k, mut run) = (0, 0);
         while k < self.plan.schedule.len() {
-            if let Some(r) = self.scatter_runs.get(run).filter(|r| r.start == k) {
-                let (plan, products, neurons, i) = (&self.plan, &self.products, &self.neurons, self.step);
-                let by_acc = &r.by_acc;
-                self.accs.par_iter_mut().zip(by_acc.par_iter()).filter(|(_, projs)| !projs.is_empty()).for_each(|(st, projs)| {
-                    for &proj in projs {
-                        spike_scatter(plan, products, neurons, i, proj, &mut st.acc);
+            if self.scatter_runs.get(run).is_some_and(|r| r.start == k) {
+                let (end, parallel) = (self.scatter_runs[run].end, self.scatter_runs[run].parallel);
+                let t0 = std::time::Instant::now();
+                if parallel {
+                    let (plan, products, neurons, i) = (&self.plan, &self.products, &self.neurons, self.step);
+                    let by_acc = &self.scatter_runs[run].by_acc;
+                    self.accs.par_iter_mut().zip(by_acc.par_iter()).filter(|(_, projs)| !projs.is_empty()).for_each(|(st, projs)| {
+                        for &proj in projs {
+                            spike_scatter(plan, products, neurons, i, proj, &mut st.acc);
+                        }
+                    });
+                } else {
+                    for j in k..end {
+                        let phase = self.plan.schedule[j];
+                        self.run_phase(phase);
                     }
-                });
-                k = r.end;
+                }
+                let mode = self.scatter_threads;
+                self.scatter_runs[run].observe(t0.elapsed().as_nanos() as f64, mode);
+                k = end;
                 run += 1;
                 continue;
             }
