@@ -139,12 +139,9 @@ pub fn index_vec(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<Vec<u32>> {
     Ok(view.as_slice().map_err(|e| invalid(path, e))?.to_vec())
 }
 
-/// A weight: one number (shared, no array anywhere), one per synapse, or `sg.Normal(...)`
-/// (drawn per synapse when the network is built).
+/// A weight: one number (shared, no array anywhere) or one per synapse (`sg.Normal(...)` is
+/// the caller's: it is a model class).
 pub fn weights(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<WeightSpec> {
-    if let Ok(n) = obj.cast::<crate::models::NormalWeights>() {
-        return Ok(n.get().spec.clone());
-    }
     if is_scalar(obj)? {
         Ok(WeightSpec::Given(Weights::Shared(f32_scalar(obj, path)?)))
     } else {

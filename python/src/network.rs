@@ -623,6 +623,8 @@ impl PyNetwork {
         let cpath = format!("{path}.connectivity");
         let (n_pre, n_post) = (self.desc.pops[pre_i].size, self.desc.pops[post_i].size);
         let mut weights = match weight {
+            // drawn per synapse when the network is built
+            Some(w) if w.cast::<crate::models::NormalWeights>().is_ok() => Some(w.cast::<crate::models::NormalWeights>()?.get().spec.clone()),
             Some(w) => Some(convert::weights(w, &format!("{path}.weight"))?),
             None => None,
         };
