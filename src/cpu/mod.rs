@@ -225,19 +225,16 @@ impl CpuEngine {
             let PlanMatrix { csr, weights, lags } = plan.take_matrix(k);
             let p = &plan.projections[k];
             let indices = Indices::narrowest(csr.indices, csr.n_cols);
-            let (matrix, weights, acc) = match p.product {
+            let unused = crate::plan::PlanWeights::Shared(0.0);
+            let (matrix, weights, acc, fixed) = match p.product {
                 Product::Gather { .. } => {
                     let sliced = Sliced::new(&csr.indptr, indices, &weights);
                     // the sliced copy holds per-synapse weights in its own order
-                    (Matrix::Sliced(sliced), crate::plan::PlanWeights::Shared(0.0), Vec::new())
+                    (Matrix::Sliced(sliced), unused, Vec::new(), None)
                 }
-                Product::Window { .. } => (Matrix::Csr(indices), weights, vec![0; b * p.n_post]),
-                Product::Scatter { .. } => (Matrix::Csr(indices), weights, Vec::new()),
-            };
-            // scatters add fixed-point weights: rounded here, once
-            let (weights, fixed) = match p.product {
-                Product::Scatter { scale, .. } => (crate::plan::PlanWeights::Shared(0.0), Some(fast::event::FixedWeights::new(&weights, scale))),
-                _ => (weights, None),
+                Product::Window { .. } => (Matrix::Csr(indices), weights, vec![0; b * p.n_post], None),
+                // scatters add fixed-point weights: rounded here, once
+                Product::Scatter { scale, .. } => (Matrix::Csr(indices), unused, Vec::new(), Some(fast::event::FixedWeights::new(&weights, scale))),
             };
             let indptr = if matches!(matrix, Matrix::Sliced(_)) { Vec::new() } else { csr.indptr };
             products.push(ProductState { indptr, matrix, weights, acc, lags, fixed });

@@ -195,9 +195,7 @@ impl Conn {
     /// connectivity object in errors. Consumes an explicit CSR rather than copying it.
     fn into_csr(self, path: &str, pre: &Population, post: &Population) -> Result<Csr> {
         let (n_pre, n_post) = (pre.size, post.size);
-        let too_many = |at: String, nnz: u64, how: String| {
-            Error::invalid(at, format!("{how} = {nnz} synapses: more than a projection can index with 32 bits"))
-        };
+        let too_many = super::validate::too_many_synapses;
         match self {
             Conn::Csr { indptr, indices } => Ok(Csr { n_rows: n_pre, n_cols: n_post, indptr, indices }),
             Conn::AllToAll { include_self } => {
@@ -238,12 +236,7 @@ impl Conn {
                 Ok(generate::fixed_prob(n_pre, n_post, k, seed, include_self))
             }
             Conn::FixedTotalNumber { n, seed } => {
-                if n > u32::MAX as u64 {
-                    return Err(too_many(format!("{path}.n"), n, "n".into()));
-                }
-                if n > 0 && (n_pre == 0 || n_post == 0) {
-                    return Err(Error::invalid(format!("{path}.n"), format!("{n} synapses between populations of {n_pre} and {n_post} neurons")));
-                }
+                super::validate::check_total_number(path, n, n_pre, n_post)?;
                 Ok(generate::fixed_total_number(n_pre, n_post, n as usize, seed))
             }
         }
@@ -685,12 +678,7 @@ impl NetworkBuilder {
             let weights = p.weights.into_weights(&format!("{path}.weight"), conn.nnz())?;
             let delay_slots = match p.synapse_delays {
                 None => None,
-                Some(_) if p.align != Align::Post => {
-                    return Err(Error::invalid(
-                        format!("{path}.delay"),
-                        "per-synapse delays need \"align\": \"post\" (a pre-aligned state is one per pre neuron, delayed as one)",
-                    ))
-                }
+                Some(_) if p.align != Align::Post => return Err(super::validate::per_synapse_delays_need_post(format!("{path}.delay"))),
                 Some(d) => Some(d.into_slots(&format!("{path}.delay"), conn.nnz(), dt)?),
             };
             projections.push(Projection {

@@ -349,7 +349,7 @@ impl NetworkBuilder {
             if let Some(d) = p.synapse_delays.take() {
                 let at = format!("projections[{i}].delay");
                 if p.align != Align::Post {
-                    return Err(Error::invalid(at, "per-synapse delays need \"align\": \"post\" (a pre-aligned state is one per pre neuron, delayed as one)"));
+                    return Err(super::validate::per_synapse_delays_need_post(at));
                 }
                 d.check(&at)?;
                 let given = match &d {
@@ -393,12 +393,7 @@ impl NetworkBuilder {
                     json!({"kind": "all_to_all", "include_self": include_self, "synapses": count.synapses})
                 }
                 Conn::FixedTotalNumber { n, seed } => {
-                    if n > u32::MAX as u64 {
-                        return Err(too_many(format!("{path}.n"), n, "n".into()));
-                    }
-                    if n > 0 && (n_pre == 0 || n_post == 0) {
-                        return Err(Error::invalid(format!("{path}.n"), format!("{n} synapses between populations of {n_pre} and {n_post} neurons")));
-                    }
+                    super::validate::check_total_number(&path, n, n_pre, n_post)?;
                     json!({"kind": "fixed_total_number", "n": n, "seed": seed, "synapses": n})
                 }
                 // explicit and one-to-one connectivity are cheap: built and checked as usual
@@ -473,9 +468,7 @@ impl NetworkBuilder {
     }
 }
 
-fn too_many(at: String, nnz: u64, how: String) -> Error {
-    Error::invalid(at, format!("{how} = {nnz} synapses: more than a projection can index with 32 bits"))
-}
+use super::validate::too_many_synapses as too_many;
 
 fn check_events(path: &str, events: u64) -> Result<()> {
     if events > u32::MAX as u64 {

@@ -84,20 +84,12 @@ pub fn builder_from_value(v: &Value, base: &str) -> Result<NetworkBuilder> {
             Value::Object(_) => {
                 let g = o.obj("weight")?;
                 g.allow(&["normal", "seed", "redraw_sign"])?;
-                let ms = g.array("normal")?;
-                if ms.len() != 2 {
-                    return Err(Error::invalid(g.sub("normal"), "must be [mean, sd]"));
-                }
-                let ms = numbers(ms, &g.sub("normal"))?;
-                let seed = match g.opt("seed") {
-                    None => 0,
-                    Some(_) => whole(&g, "seed")?,
-                };
+                let (mean, sd, seed) = normal_of(&g, "")?;
                 let redraw_sign = match g.opt("redraw_sign") {
                     None => false,
                     Some(v) => v.as_bool().ok_or_else(|| Error::invalid(g.sub("redraw_sign"), "must be true or false"))?,
                 };
-                let spec = WeightSpec::Normal { mean: ms[0], sd: ms[1], seed, redraw_sign };
+                let spec = WeightSpec::Normal { mean: mean as f32, sd: sd as f32, seed, redraw_sign };
                 spec.check(&o.sub("weight"))?;
                 spec
             }
@@ -138,22 +130,10 @@ pub fn builder_from_value(v: &Value, base: &str) -> Result<NetworkBuilder> {
                     DelaySpec::Steps(steps)
                 } else {
                     g.allow(&["normal", "min", "seed", "rounding"])?;
-                    let ms = g.array("normal")?;
-                    if ms.len() != 2 {
-                        return Err(Error::invalid(g.sub("normal"), "must be [mean, sd] (ms)"));
-                    }
-                    let ms = ms
-                        .iter()
-                        .enumerate()
-                        .map(|(k, v)| v.as_f64().ok_or_else(|| Error::invalid(format!("{}[{k}]", g.sub("normal")), format!("{v} is not a number"))))
-                        .collect::<Result<Vec<f64>>>()?;
+                    let (mean, sd, seed) = normal_of(&g, " (ms)")?;
                     let min = match g.opt("min") {
                         None => 0.0,
                         Some(_) => g.f64("min")?,
-                    };
-                    let seed = match g.opt("seed") {
-                        None => 0,
-                        Some(_) => whole(&g, "seed")?,
                     };
                     let nest_rounding = match g.opt("rounding") {
                         None => false,
@@ -163,7 +143,7 @@ pub fn builder_from_value(v: &Value, base: &str) -> Result<NetworkBuilder> {
                             other => return Err(Error::invalid(g.sub("rounding"), format!("must be \"brainpy\" or \"nest\", got \"{other}\""))),
                         },
                     };
-                    DelaySpec::Normal { mean: ms[0], sd: ms[1], min, seed, nest_rounding }
+                    DelaySpec::Normal { mean, sd, min, seed, nest_rounding }
                 };
                 spec.check(&o.sub("delay"))?;
                 b.synapse_delays(r, spec);
@@ -336,16 +316,8 @@ fn v_init(o: &Obj) -> Result<VInit> {
         Value::Object(_) => {
             let g = o.obj("V_init")?;
             g.allow(&["normal", "seed"])?;
-            let ms = g.array("normal")?;
-            if ms.len() != 2 {
-                return Err(Error::invalid(g.sub("normal"), "must be [mean, sd] (mV)"));
-            }
-            let ms = numbers(ms, &g.sub("normal"))?;
-            let seed = match g.opt("seed") {
-                None => 0,
-                Some(_) => whole(&g, "seed")?,
-            };
-            VInit::Normal { mean: ms[0], sd: ms[1], seed }
+            let (mean, sd, seed) = normal_of(&g, " (mV)")?;
+            VInit::Normal { mean: mean as f32, sd: sd as f32, seed }
         }
         _ => return Err(Error::invalid(o.sub("V_init"), "must be a number, [n], [batch][n] or {\"normal\": [mean, sd], \"seed\": s}")),
     })
@@ -449,6 +421,23 @@ fn connectivity(o: &Obj) -> Result<Conn> {
         }
         other => Err(Error::invalid(o.sub("kind"), format!("unknown connectivity kind \"{other}\" (known: csr, fixed_prob, fixed_total_number)"))),
     }
+}
+
+/// The numbers of a `{"normal": [mean, sd], "seed": s}` object (V_init, drawn weights, drawn
+/// delays) and its seed (0 when omitted); `unit` ends the message for a wrong shape.
+fn normal_of(g: &Obj, unit: &str) -> Result<(f64, f64, u64)> {
+    let ms = g.array("normal")?;
+    let path = g.sub("normal");
+    if ms.len() != 2 {
+        return Err(Error::invalid(path, format!("must be [mean, sd]{unit}")));
+    }
+    let num = |k: usize| ms[k].as_f64().ok_or_else(|| Error::invalid(format!("{path}[{k}]"), format!("{} is not a number", ms[k])));
+    let (mean, sd) = (num(0)?, num(1)?);
+    let seed = match g.opt("seed") {
+        None => 0,
+        Some(_) => whole(g, "seed")?,
+    };
+    Ok((mean, sd, seed))
 }
 
 /// A whole number >= 0 that fits in a u64 (seeds, offsets).

@@ -51,6 +51,29 @@ fn non_negative(path: &str, x: f32) -> Result<()> {
 }
 
 /// `dt`, `steps` and `batch`: checked first, because generated sources expand over them.
+/// A connectivity of `nnz` synapses (`how` says how they were counted) that 32-bit offsets
+/// cannot index; `at` names the field.
+pub(crate) fn too_many_synapses(at: String, nnz: u64, how: String) -> Error {
+    Error::invalid(at, format!("{how} = {nnz} synapses: more than a projection can index with 32 bits"))
+}
+
+/// `fixed_total_number`'s `n` between populations of `n_pre` and `n_post` neurons; `path` names
+/// the connectivity (checked by the build and by the preview that does not draw it).
+pub(crate) fn check_total_number(path: &str, n: u64, n_pre: usize, n_post: usize) -> Result<()> {
+    if n > u32::MAX as u64 {
+        return Err(too_many_synapses(format!("{path}.n"), n, "n".into()));
+    }
+    if n > 0 && (n_pre == 0 || n_post == 0) {
+        return Err(Error::invalid(format!("{path}.n"), format!("{n} synapses between populations of {n_pre} and {n_post} neurons")));
+    }
+    Ok(())
+}
+
+/// Per-synapse delays on a projection that is not aligned post; `at` names the delay field.
+pub(crate) fn per_synapse_delays_need_post(at: String) -> Error {
+    Error::invalid(at, "per-synapse delays need \"align\": \"post\" (a pre-aligned state is one per pre neuron, delayed as one)")
+}
+
 pub(crate) fn check_clock(dt: f64, steps: usize, batch: usize) -> Result<()> {
     if !(dt.is_finite() && dt > 0.0 && (dt as f32) > 0.0) {
         return Err(Error::invalid("dt", format!("must be a finite number > 0 (ms), got {dt}")));
@@ -285,10 +308,7 @@ impl Network {
             }
             if let Some(slots) = &p.delay_slots {
                 if p.align != Align::Post {
-                    return Err(Error::invalid(
-                        format!("{path}.delay"),
-                        "per-synapse delays need \"align\": \"post\" (a pre-aligned state is one per pre neuron, delayed as one)",
-                    ));
+                    return Err(per_synapse_delays_need_post(format!("{path}.delay")));
                 }
                 if p.delay_ms.is_some() {
                     return Err(Error::invalid(format!("{path}.delay"), "has both a projection delay and per-synapse delays"));
