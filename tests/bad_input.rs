@@ -467,3 +467,34 @@ fn steps_too_large_for_the_spike_tables() {
     let e = spikegpu::model::file::parse(net).unwrap_err().to_string();
     assert!(e.starts_with("steps: ") && e.contains("per-step spike tables"), "{e}");
 }
+
+#[test]
+fn poisson_input_errors_name_the_field() {
+    let input = |f: &dyn Fn(&mut Value)| {
+        with(|v| {
+            let mut i = json!({"name": "bg", "target": "post.V", "num_input": 100, "freq": 8, "weight": 0.5});
+            f(&mut i);
+            v["poisson_inputs"] = json!([i]);
+        })
+    };
+    rejects(&input(&|i| i["target"] = json!("pre.V")), "poisson_inputs[0].target", "of spike source \"pre\"");
+    rejects(&input(&|i| i["target"] = json!("syn.g")), "poisson_inputs[0].target", "aligned pre");
+    rejects(&input(&|i| i["target"] = json!("post.spike")), "poisson_inputs[0].target", "cannot take input");
+    rejects(&input(&|i| i["target"] = json!("nobody.V")), "poisson_inputs[0].target", "nobody");
+    rejects(&input(&|i| i["num_input"] = json!(0)), "poisson_inputs[0].num_input", "at least 1");
+    rejects(&input(&|i| i["num_input"] = json!(-3)), "poisson_inputs[0].num_input", "whole number");
+    rejects(&input(&|i| i["freq"] = json!(-1)), "poisson_inputs[0].freq", ">= 0");
+    // 20 kHz at dt 0.1 ms: two spikes per step is not a probability
+    rejects(&input(&|i| i["freq"] = json!(20000)), "poisson_inputs[0].freq", "outside [0, 1]");
+    rejects(&input(&|i| i["num_input"] = json!(4_000_000_000u64)), "poisson_inputs[0].num_input", "sources per neuron");
+    rejects(&input(&|i| i["law"] = json!("gauss")), "poisson_inputs[0].law", "\"binomial\" or \"poisson\"");
+    rejects(&input(&|i| i["rate"] = json!(3)), "poisson_inputs[0].rate", "unknown field");
+    rejects(
+        &with(|v| {
+            let i = json!({"name": "bg", "target": "post.V", "num_input": 10, "freq": 8, "weight": 0.5});
+            v["poisson_inputs"] = json!([i.clone(), i]);
+        }),
+        "poisson_inputs[1].name",
+        "duplicate",
+    );
+}

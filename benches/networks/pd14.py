@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes the Potjans-Diesmann (2014) cortical microcircuit as spikegpu network files.
 
-    python3 benches/networks/pd14.py            # pd14.json (full scale) and pd14_10pct.json
+    python3 benches/networks/pd14.py    # pd14.json (full scale, DC drive), pd14_poisson.json (Poisson
+                                        # drive), their 10% versions and pd14_nest_weights.json
 
 The numbers are the reference PyNEST implementation's (the `microcircuit` package on PyPI,
 network_params.py and helpers.py): population sizes, the connection probability table, synapse
@@ -11,7 +12,8 @@ weights normal with a relative sd of 0.1 redrawn to keep their sign (scaled by 1
 carries NEST's charge under BrainPy's update: see charge_factor; pd14_nest_weights.json keeps NEST's
 87.81 pA), delays normal (1.5 +- 0.75 ms
 excitatory, 0.75 +- 0.375 ms inhibitory) redrawn below 0.05 ms and rounded to NEST's grid, the DC
-drive that replaces the Poisson background (bg_rate K_ext PSC_ext tau_syn), and the "optimized"
+drive that replaces the Poisson background (bg_rate K_ext PSC_ext tau_syn) or the Poisson background
+itself (K_ext sources of bg_rate per neuron, a Poisson count per step), and the "optimized"
 initial V per population. Everything random is drawn by spikegpu from the seeds here, so the files
 stay small.
 
@@ -71,7 +73,7 @@ def charge_factor(dt, tau_syn):
     return tau_syn * (1.0 - d) / (dt * d)
 
 
-def network(n_scaling, warmup_ms, sim_ms, recorded, match_charge=True):
+def network(n_scaling, warmup_ms, sim_ms, recorded, match_charge=True, poisson=False):
     n = [int(round(x * n_scaling)) for x in FULL_N]
     psc = PSP_EXC * psc_over_psp(C_M, TAU_M, TAU_SYN)  # 87.81 pA
     w_factor = charge_factor(DT, TAU_SYN) if match_charge else 1.0
@@ -83,8 +85,9 @@ def network(n_scaling, warmup_ms, sim_ms, recorded, match_charge=True):
             "V_rest": E_L, "V_th": V_TH, "V_reset": V_RESET, "tau": TAU_M, "tau_ref": T_REF,
             "R": TAU_M / C_M,
             "V_init": {"normal": [V0_MEAN[i], V0_SD[i]], "seed": 100 + i},
-            "I_ext": round(dc, 6),
         })
+        if not poisson:
+            populations[-1]["I_ext"] = round(dc, 6)
     projections = []
     for i in range(8):  # target
         for j in range(8):  # source
@@ -106,24 +109,36 @@ def network(n_scaling, warmup_ms, sim_ms, recorded, match_charge=True):
                 "delay": {"normal": [d, d * DELAY_REL_SD], "min": 0.5 * DT, "seed": 3000 + 8 * i + j, "rounding": "nest"},
                 "output": {"model": "cuba"},
             })
+    # the reference's Poisson background (poisson_input True): K_ext generators of bg_rate per
+    # neuron through an excitatory synapse of the mean weight, drawn as one Poisson count per
+    # step (NEST's poisson_generator) into each population's synaptic state, which every
+    # projection onto it shares (same Expon, same output); its constant delay shifts a Poisson
+    # process and changes nothing
+    inputs = [{
+        "name": f"bg_{p}", "target": f"L23E_{p}.g", "num_input": K_EXT[i], "freq": BG_RATE,
+        "weight": round(psc * w_factor, 6), "seed": 4000 + i, "law": "poisson",
+    } for i, p in enumerate(POPS)] if poisson else []
     monitors = {f"{p}_spikes": {"target": f"{p}.spike_events", "neurons": f"0:{min(recorded, n[k])}"} for k, p in enumerate(POPS)}
     return {
         "dt": DT,
         "steps": int(round((warmup_ms + sim_ms) / DT)),
         "populations": populations,
         "projections": projections,
+        **({"poisson_inputs": inputs} if inputs else {}),
         "monitors": monitors,
     }
 
 
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
-    for name, scale, sim_ms, recorded, match in [
-        ("pd14", 1.0, 10000.0, 1000, True),
-        ("pd14_10pct", 0.1, 1000.0, 100000, True),
-        ("pd14_nest_weights", 1.0, 10000.0, 1000, False),
+    for name, scale, sim_ms, recorded, match, poisson in [
+        ("pd14", 1.0, 10000.0, 1000, True, False),
+        ("pd14_poisson", 1.0, 10000.0, 1000, True, True),
+        ("pd14_10pct", 0.1, 1000.0, 100000, True, False),
+        ("pd14_10pct_poisson", 0.1, 1000.0, 100000, True, True),
+        ("pd14_nest_weights", 1.0, 10000.0, 1000, False, False),
     ]:
-        net = network(scale, 500.0, sim_ms, recorded, match)
+        net = network(scale, 500.0, sim_ms, recorded, match, poisson)
         with open(os.path.join(here, f"{name}.json"), "w") as f:
             json.dump(net, f, indent=1)
             f.write("\n")

@@ -14,7 +14,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
 use spikegpu::model::{
-    file, Align, Conn, IExt, Lif, LifRef, MonitorFormat, Network, NetworkBuilder, NeuronModel, Output, Selection, SpikeTimes,
+    file, Align, Conn, CountLaw, IExt, Lif, LifRef, MonitorFormat, Network, NetworkBuilder, NeuronModel, Output, Selection, SpikeTimes,
     Synapse, DelaySpec, WeightSpec, Weights,
 };
 
@@ -61,6 +61,19 @@ pub struct ProjDesc {
     pub output: Output,
 }
 
+/// A Poisson input as described (BrainPy's `PoissonInput`).
+#[derive(Clone, Debug)]
+pub struct InputDesc {
+    pub name: String,
+    /// The target as a network file writes it (`post.V`, `proj.g`).
+    pub target: String,
+    pub num_input: u64,
+    pub freq_hz: f64,
+    pub weight: f32,
+    pub seed: u64,
+    pub law: CountLaw,
+}
+
 #[derive(Clone, Debug)]
 pub struct MonDesc {
     pub name: String,
@@ -78,6 +91,7 @@ pub struct Desc {
     pub batch: usize,
     pub pops: Vec<PopDesc>,
     pub projs: Vec<ProjDesc>,
+    pub inputs: Vec<InputDesc>,
     pub mons: Vec<MonDesc>,
 }
 
@@ -109,6 +123,9 @@ impl Desc {
             if let Some(d) = p.synapse_delays {
                 b.synapse_delays(r, d);
             }
+        }
+        for i in self.inputs {
+            b.poisson_input_named(i.name, i.target, i.num_input, i.freq_hz, i.weight, i.seed).law(i.law);
         }
         for m in self.mons {
             let spec = b.monitor_named(m.name, m.target);
@@ -297,6 +314,19 @@ impl PyNetwork {
                 events: m.format == MonitorFormat::Events,
             })
             .collect();
+        let inputs = net
+            .inputs
+            .iter()
+            .map(|i| InputDesc {
+                name: i.name.clone(),
+                target: net.target_name(i.target),
+                num_input: i.num_input,
+                freq_hz: i.freq_hz,
+                weight: i.weight,
+                seed: i.seed,
+                law: i.law,
+            })
+            .collect();
         let pops = net
             .populations
             .into_iter()
@@ -319,7 +349,7 @@ impl PyNetwork {
                 output: p.output,
             })
             .collect();
-        (Desc { dt: net.dt, batch: net.batch, pops, projs, mons }, steps)
+        (Desc { dt: net.dt, batch: net.batch, pops, projs, inputs, mons }, steps)
     }
 
     /// A network of the class `cls` (a Python subclass keeps its class) from a parsed network.
@@ -669,6 +699,36 @@ impl PyNetwork {
         let model = synapse.model_name();
         self.desc.projs.push(ProjDesc { name: name.clone(), pre: pre_i, post: post_i, synapse, align, delay_ms, synapse_delays, conn, weights, output });
         Ok(ProjHandle { name, model })
+    }
+
+    /// BrainPy's `PoissonInput(target_var, num_input, freq, weight)`: every step each neuron of
+    /// `target` gets the spike count of `num_input` independent Poisson sources of `freq` Hz
+    /// times `weight`, drawn by the engine from `seed`. target: a LIF population's V
+    /// (`pop.V`) or a post-aligned projection's g (`proj.g`). law: "binomial" (each source
+    /// fires at most once a step, BrainPy's) or "poisson" (NEST's poisson_generator).
+    #[pyo3(signature = (target, num_input, freq, weight, seed=0, law="binomial", name=None))]
+    #[allow(clippy::too_many_arguments)] // BrainPy's own argument list, plus seed, law and name
+    fn poisson_input(
+        &mut self,
+        target: &Bound<'_, PyAny>,
+        num_input: u64,
+        freq: f64,
+        weight: f32,
+        seed: u64,
+        law: &str,
+        name: Option<String>,
+    ) -> PyResult<()> {
+        let k = self.desc.inputs.len();
+        let path = format!("poisson_inputs[{k}]");
+        let target = string(target, &format!("{path}.target"))?;
+        let law = match law {
+            "binomial" => CountLaw::Binomial,
+            "poisson" => CountLaw::Poisson,
+            other => return Err(invalid(&format!("{path}.law"), &format!("must be \"binomial\" or \"poisson\", got \"{other}\""))),
+        };
+        let name = name.unwrap_or_else(|| format!("poisson_input_{k}"));
+        self.desc.inputs.push(InputDesc { name, target, num_input, freq_hz: freq, weight, seed, law });
+        Ok(())
     }
 
     /// Records `target` under `name`: `"<population>.V"`, `.spike`, `.spike_events` (a list of

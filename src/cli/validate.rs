@@ -254,6 +254,20 @@ pub(crate) fn validate(a: &ValidateArgs) -> Result<()> {
             if oparams.is_empty() { String::new() } else { format!(" ({oparams})") },
         );
     }
+    for i in p["poisson_inputs"].as_array().into_iter().flatten() {
+        let (k, freq) = (i["num_input"].as_u64().unwrap_or(0), i["freq"].as_f64().unwrap_or(0.0));
+        println!(
+            "poisson input \"{}\": {} of {} Hz per neuron into {}, weight {}, {} law (mean {} per neuron and step), seed {}",
+            i["name"].as_str().unwrap_or(""),
+            plural(k, "source", "sources"),
+            num(freq),
+            i["target"].as_str().unwrap_or(""),
+            num(i["weight"].as_f64().unwrap_or(0.0)),
+            i["law"].as_str().unwrap_or(""),
+            num(k as f64 * freq * dt / 1000.0),
+            i["seed"],
+        );
+    }
     for (m, (name, target)) in e.monitors.iter().zip(p["monitors"].as_object().into_iter().flatten()) {
         let target_words = match target {
             Value::String(s) => s.clone(),

@@ -7,12 +7,13 @@ pub mod reference;
 
 use crate::error::Result;
 use crate::model::Network;
-use crate::plan::{AccKind, MonitorPlan, Phase, Plan, PlanMatrix, PopSlot, Product, RecordSource, SynParams, UpdateMode, NEVER, T_INIT};
+use crate::plan::{AccKind, InputSink, MonitorPlan, Phase, Plan, PlanMatrix, PopSlot, Product, RecordSource, SynParams, UpdateMode, NEVER, T_INIT};
 use crate::runtime::{nonfinite_error, Checkpoint, Chunk, Engine, EngineInfo, MonitorData, NonFinitePolicy, NonFiniteVar, RunStats};
 use fast::columns::Indices;
 use fast::gating::Spikes;
 use fast::sliced::Sliced;
 use reference::lif_update::LifState;
+use reference::poisson_input;
 use reference::spike_scatter::Delivery;
 use rayon::prelude::*;
 
@@ -399,6 +400,20 @@ impl CpuEngine {
                 let now = &mut st.acc[(i % a.ring) * w..][..w];
                 fast::post_synapse::post_synapse(&a.params, a.kind, 1.0 / a.scale, now, first, second, y);
                 debug_assert!(a.kind == AccKind::PostAligned || plan.is_aggregate(acc));
+            }
+            Phase::PoissonInput { input } => {
+                let inp = &plan.inputs[input];
+                let d = poisson_input::Draw { step, key: inp.key, stream: inp.stream, first: inp.table.first, thresholds: &inp.table.thresholds };
+                let sink = match inp.sink {
+                    InputSink::Voltage { neuron } => poisson_input::Sink::Voltage { v: &mut self.neurons[neuron].lif.v, weight: inp.weight },
+                    InputSink::Accumulator { acc } => {
+                        let a = &plan.accumulators[acc];
+                        let w = b * a.n;
+                        let q = reference::spike_scatter::fixed(inp.weight, a.scale);
+                        poisson_input::Sink::Accumulator { acc: &mut self.accs[acc].acc[(i % a.ring) * w..][..w], q }
+                    }
+                };
+                fast::poisson::poisson_input(d, inp.n, b, sink);
             }
             Phase::NeuronUpdate { neuron } => {
                 let l = &plan.neurons[neuron];

@@ -31,7 +31,7 @@ pub const SHARED_WGSL: [(&str, &str); 4] = [
 ];
 
 /// Every kernel: its stem (`shaders/<stem>.wgsl`) and source.
-pub const KERNEL_WGSL: [(&str, &str); 9] = [
+pub const KERNEL_WGSL: [(&str, &str); 10] = [
     ("spike_input", include_str!("../../shaders/spike_input.wgsl")),
     ("pre_synapse", include_str!("../../shaders/pre_synapse.wgsl")),
     ("csr_gather", include_str!("../../shaders/csr_gather.wgsl")),
@@ -39,6 +39,7 @@ pub const KERNEL_WGSL: [(&str, &str); 9] = [
     ("event_finalize", include_str!("../../shaders/event_finalize.wgsl")),
     ("spike_scatter", include_str!("../../shaders/spike_scatter.wgsl")),
     ("post_synapse", include_str!("../../shaders/post_synapse.wgsl")),
+    ("poisson_input", include_str!("../../shaders/poisson_input.wgsl")),
     ("lif_update", include_str!("../../shaders/lif_update.wgsl")),
     ("record", include_str!("../../shaders/record.wgsl")),
 ];
@@ -107,6 +108,20 @@ bindings! {
         events: Read,
         /// The source's stamp ring.
         stamps: ReadWrite,
+    }
+}
+
+bindings! {
+    /// `poisson_input.wgsl`.
+    PoissonInputBindings for "poisson_input" {
+        /// `PoissonInputParams`.
+        p: Uniform,
+        /// The count law's thresholds (or a placeholder when it has none).
+        thresholds: Read,
+        /// The population's V (or a placeholder).
+        v: ReadWrite,
+        /// The accumulator ring (or a placeholder).
+        acc: ReadWrite,
     }
 }
 
@@ -270,6 +285,7 @@ pub fn all_slots() -> Vec<(&'static str, &'static [(&'static str, Access)])> {
         (WindowFinalizeBindings::KERNEL, WindowFinalizeBindings::SLOTS),
         (SpikeScatterBindings::KERNEL, SpikeScatterBindings::SLOTS),
         (PostSynapseBindings::KERNEL, PostSynapseBindings::SLOTS),
+        (PoissonInputBindings::KERNEL, PoissonInputBindings::SLOTS),
         (LifBindings::KERNEL, LifBindings::SLOTS),
         (RecordBindings::KERNEL, RecordBindings::SLOTS),
     ]

@@ -7,7 +7,7 @@ use super::kernels::*;
 use super::uniforms::*;
 use super::GpuContext;
 use crate::error::{Error, Result};
-use crate::plan::{Phase, Plan, PlanMatrix, PlanWeights, PopSlot, Product};
+use crate::plan::{InputSink, Phase, Plan, PlanMatrix, PlanWeights, PopSlot, Product};
 use wgpu::BufferUsages as U;
 
 /// How many invocations a dispatch needs.
@@ -152,6 +152,7 @@ impl ProgramBuilder<'_> {
             Phase::WindowFinalize { proj } => self.window_finalize(proj),
             Phase::SpikeScatter { proj } => self.spike_scatter(proj, take(matrices, proj)),
             Phase::PostSynapse { acc } => self.post_synapse(acc),
+            Phase::PoissonInput { input } => self.poisson_input(input),
             Phase::NeuronUpdate { neuron } => self.neuron_update(neuron),
         }
     }
@@ -392,6 +393,46 @@ impl ProgramBuilder<'_> {
         let b = PostSynapseBindings { p: &p, acc: &ab.acc, states: &ab.states, gsyn: &state.neurons[a.neuron].gsyn };
         let d = self.dispatch(&b, Threads::Fixed(params.width as u64));
         self.keep.push(p);
+        Ok(vec![d])
+    }
+
+    fn poisson_input(&mut self, input: usize) -> Result<Vec<Dispatch>> {
+        let (plan, state) = (self.plan, self.state);
+        let inp = &plan.inputs[input];
+        let (sink, ring, q) = match inp.sink {
+            InputSink::Voltage { .. } => (0, 1, 0),
+            InputSink::Accumulator { acc } => {
+                let a = &plan.accumulators[acc];
+                (1, a.ring as u32, crate::cpu::reference::spike_scatter::fixed(inp.weight, a.scale))
+            }
+        };
+        let quads = inp.n.div_ceil(4) as u32;
+        let params = PoissonInputParams {
+            n: inp.n as u32,
+            batch: plan.batch as u32,
+            quads,
+            sink,
+            key0: inp.key[0],
+            key1: inp.key[1],
+            stream: inp.stream,
+            first: inp.table.first,
+            len: inp.table.thresholds.len() as u32,
+            ring,
+            weight: inp.weight,
+            q,
+        };
+        let p = self.uniform("poisson input params", &params)?;
+        let thresholds = match inp.table.thresholds.is_empty() {
+            true => placeholder(self.ctx)?,
+            false => self.ctx.storage_buffer_from("poisson thresholds", &inp.table.thresholds, U::empty())?,
+        };
+        let unused = placeholder(self.ctx)?;
+        let (v, acc) = match inp.sink {
+            InputSink::Voltage { neuron } => (&state.neurons[neuron].v, &unused),
+            InputSink::Accumulator { acc } => (&unused, &state.accs[acc].acc),
+        };
+        let d = self.dispatch(&PoissonInputBindings { p: &p, thresholds: &thresholds, v, acc }, Threads::Fixed((quads as usize * plan.batch) as u64));
+        self.keep.extend([p, thresholds, unused]);
         Ok(vec![d])
     }
 

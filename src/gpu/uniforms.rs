@@ -190,6 +190,36 @@ impl PostSynapseParams {
 }
 
 gpu_struct! {
+    /// `PoissonInputParams` in `poisson_input.wgsl`.
+    PoissonInputParams {
+        /// Neurons per batch row.
+        n: u32,
+        /// Batch rows.
+        batch: u32,
+        /// `ceil(n / 4)`: threads per batch row.
+        quads: u32,
+        /// 0: V, 1: accumulator.
+        sink: u32,
+        /// The seed, low word.
+        key0: u32,
+        /// The seed, high word.
+        key1: u32,
+        /// The input's index.
+        stream: u32,
+        /// The smallest count.
+        first: u32,
+        /// Thresholds.
+        len: u32,
+        /// Slots of the accumulator ring (1 for V).
+        ring: u32,
+        /// Added to V per count.
+        weight: f32,
+        /// Added to the accumulator per count, in its fixed point.
+        q: i32,
+    }
+}
+
+gpu_struct! {
     /// `SpikeInputParams` in `spike_input.wgsl`.
     SpikeInputParams {
         /// Slots of the stamp ring.

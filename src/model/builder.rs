@@ -29,8 +29,8 @@
 //! ```
 
 use super::{
-    generate, Align, Csr, IExt, Lif, LifRef, Monitor, MonitorFormat, Network, NeuronModel, Output, Population, Projection,
-    Selection, SpikeTimes, SynState, Synapse, Target, Weights,
+    generate, Align, CountLaw, Csr, IExt, Lif, LifRef, Monitor, MonitorFormat, Network, NeuronModel, Output, PoissonInput, Population,
+    Projection, Selection, SpikeTimes, SynState, Synapse, Target, Weights,
 };
 use crate::error::{Error, Result};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -437,6 +437,26 @@ pub struct MonitorSpec {
     pub(crate) every: usize,
 }
 
+/// A Poisson input being described; the chainable options of [`NetworkBuilder::poisson_input`].
+#[derive(Clone, Debug)]
+pub struct InputSpec {
+    pub(crate) name: String,
+    pub(crate) target: MonTarget,
+    pub(crate) num_input: u64,
+    pub(crate) freq_hz: f64,
+    pub(crate) weight: f32,
+    pub(crate) seed: u64,
+    pub(crate) law: CountLaw,
+}
+
+impl InputSpec {
+    /// The law of the count per step ([`CountLaw::Binomial`] unless set).
+    pub fn law(&mut self, law: CountLaw) -> &mut Self {
+        self.law = law;
+        self
+    }
+}
+
 impl MonitorSpec {
     /// Records every `k`-th step only (steps `0, k, 2k, ...`).
     pub fn every(&mut self, k: usize) -> &mut Self {
@@ -473,6 +493,7 @@ pub struct NetworkBuilder {
     pub(crate) populations: Vec<PopEntry>,
     pub(crate) projections: Vec<ProjEntry>,
     pub(crate) monitors: Vec<MonitorSpec>,
+    pub(crate) inputs: Vec<InputSpec>,
 }
 
 impl NetworkBuilder {
@@ -486,6 +507,7 @@ impl NetworkBuilder {
             populations: Vec::new(),
             projections: Vec::new(),
             monitors: Vec::new(),
+            inputs: Vec::new(),
         }
     }
 
@@ -643,6 +665,26 @@ impl NetworkBuilder {
         self.monitors.last_mut().expect("just pushed")
     }
 
+    /// BrainPy's `PoissonInput(target, num_input, freq_hz, weight)`: every step each neuron of
+    /// `target` gets the spike count of `num_input` independent Poisson sources of rate
+    /// `freq_hz` times `weight`, drawn from `seed`. `target` is a LIF population's
+    /// [`PopRef::v`] or a post-aligned projection's [`ProjRef::g`] (the synaptic current's
+    /// state, as a spike's weight would enter it).
+    pub fn poisson_input(&mut self, name: impl Into<String>, target: TargetRef, num_input: u64, freq_hz: f64, weight: f32, seed: u64) -> &mut InputSpec {
+        self.push_input(name.into(), MonTarget::Ref(target), num_input, freq_hz, weight, seed)
+    }
+
+    /// [`NetworkBuilder::poisson_input`] with the target named as in a network file
+    /// (`"pop.V"`, `"proj.g"`), resolved when the network is built.
+    pub fn poisson_input_named(&mut self, name: impl Into<String>, target: impl Into<String>, num_input: u64, freq_hz: f64, weight: f32, seed: u64) -> &mut InputSpec {
+        self.push_input(name.into(), MonTarget::Named(target.into()), num_input, freq_hz, weight, seed)
+    }
+
+    fn push_input(&mut self, name: String, target: MonTarget, num_input: u64, freq_hz: f64, weight: f32, seed: u64) -> &mut InputSpec {
+        self.inputs.push(InputSpec { name, target, num_input, freq_hz, weight, seed, law: CountLaw::Binomial });
+        self.inputs.last_mut().expect("just pushed")
+    }
+
     /// The [`Network`], checked by [`Network::validate`]. Errors name the place as the network
     /// file would (`projections[0].weight: has 3 values, but the connectivity has 2 synapses`).
     /// The builder stays usable (e.g. to build a variant with another delay).
@@ -696,22 +738,26 @@ impl NetworkBuilder {
         }
         // names are checked before monitor targets are looked up by them
         super::validate::check_names(&populations, &projections)?;
+        let resolve = |t: MonTarget, path: &str| -> Result<Target> {
+            match t {
+                MonTarget::Ref(t) if t.builder != id => {
+                    Err(Error::invalid(path, "the target comes from another NetworkBuilder (handles belong to the builder that made them)"))
+                }
+                MonTarget::Ref(t) => Ok(t.target),
+                MonTarget::Named(s) => parse_target(&s, path, &populations, &projections),
+            }
+        };
         let mut monitors = Vec::with_capacity(self.monitors.len());
         for m in self.monitors {
-            let path = format!("monitors.{}", m.name);
-            let target = match m.target {
-                MonTarget::Ref(t) if t.builder != id => {
-                    return Err(Error::invalid(
-                        path,
-                        "the target comes from another NetworkBuilder (handles belong to the builder that made them)",
-                    ))
-                }
-                MonTarget::Ref(t) => t.target,
-                MonTarget::Named(s) => parse_target(&s, &path, &populations, &projections)?,
-            };
+            let target = resolve(m.target, &format!("monitors.{}", m.name))?;
             monitors.push(Monitor { name: m.name, target, format: m.format, neurons: m.neurons, every: m.every });
         }
-        let net = Network { dt, steps, batch, populations, projections, monitors };
+        let mut inputs = Vec::with_capacity(self.inputs.len());
+        for (k, i) in self.inputs.into_iter().enumerate() {
+            let target = resolve(i.target, &format!("poisson_inputs[{k}].target"))?;
+            inputs.push(PoissonInput { name: i.name, target, num_input: i.num_input, freq_hz: i.freq_hz, weight: i.weight, seed: i.seed, law: i.law });
+        }
+        let net = Network { dt, steps, batch, populations, projections, monitors, inputs };
         net.validate()?;
         Ok(net)
     }

@@ -7,7 +7,7 @@
 //! a line and column.
 
 use super::{
-    Align, Coba, Conn, DelaySpec, IExt, Kinetic, Lif, LifRef, MgBlock, Network, NetworkBuilder, Output, PopRef, Selection, SpikeTimes,
+    Align, Coba, Conn, CountLaw, DelaySpec, IExt, Kinetic, Lif, LifRef, MgBlock, Network, NetworkBuilder, Output, PopRef, Selection, SpikeTimes,
     Synapse, SynapseKind, VInit, WeightSpec, Weights,
 };
 use crate::error::{Error, Result};
@@ -47,7 +47,7 @@ pub(crate) fn network_part(root: &Value) -> (&Value, &'static str) {
 /// The builder a parsed network file describes; `base` prefixes every error path.
 pub fn builder_from_value(v: &Value, base: &str) -> Result<NetworkBuilder> {
     let root = Obj::new(v, base)?;
-    root.allow(&["dt", "steps", "batch", "populations", "projections", "monitors"])?;
+    root.allow(&["dt", "steps", "batch", "populations", "projections", "poisson_inputs", "monitors"])?;
     let mut b = NetworkBuilder::new(root.f64("dt")?, root.count("steps")?);
     if root.opt("batch").is_some() {
         b.set_batch(root.count("batch")?);
@@ -165,6 +165,12 @@ pub fn builder_from_value(v: &Value, base: &str) -> Result<NetworkBuilder> {
         }
     }
 
+    if root.opt("poisson_inputs").is_some() {
+        for (k, v) in root.array("poisson_inputs")?.iter().enumerate() {
+            poisson_input(&mut b, &root.sub(&format!("poisson_inputs[{k}]")), k, v)?;
+        }
+    }
+
     if let Some(m) = root.opt("monitors") {
         let m = m.as_object().ok_or_else(|| Error::invalid(root.sub("monitors"), "must be an object {name: \"target\"}"))?;
         for (name, t) in m {
@@ -172,6 +178,28 @@ pub fn builder_from_value(v: &Value, base: &str) -> Result<NetworkBuilder> {
         }
     }
     Ok(b)
+}
+
+/// One Poisson input: `{"name", "target": "pop.V" | "proj.g", "num_input", "freq", "weight",
+/// "seed", "law": "binomial" | "poisson"}` (BrainPy's `PoissonInput` argument names).
+fn poisson_input(b: &mut NetworkBuilder, path: &str, k: usize, v: &Value) -> Result<()> {
+    let o = Obj::new(v, path)?;
+    o.allow(&["name", "target", "num_input", "freq", "weight", "seed", "law"])?;
+    let name = match o.opt("name") {
+        None => format!("poisson_input_{k}"),
+        Some(_) => o.str("name")?.to_string(),
+    };
+    let seed = if o.opt("seed").is_some() { whole(&o, "seed")? } else { 0 };
+    let law = match o.opt("law") {
+        None => CountLaw::Binomial,
+        Some(_) => match o.str("law")? {
+            "binomial" => CountLaw::Binomial,
+            "poisson" => CountLaw::Poisson,
+            other => return Err(Error::invalid(o.sub("law"), format!("must be \"binomial\" or \"poisson\", got \"{other}\""))),
+        },
+    };
+    b.poisson_input_named(name, o.str("target")?, whole(&o, "num_input")?, o.f64("freq")?, o.f32("weight")?, seed).law(law);
+    Ok(())
 }
 
 /// One monitor: `"post.V"`, or `{"target": "post.V", "neurons": "0:100", "every": 10}`.

@@ -111,7 +111,19 @@ impl Network {
             };
             monitors.insert(m.name.clone(), v);
         }
-        json!({"dt": self.dt, "steps": self.steps, "batch": self.batch, "populations": pops, "projections": projs, "monitors": monitors})
+        let mut net = json!({"dt": self.dt, "steps": self.steps, "batch": self.batch, "populations": pops, "projections": projs, "monitors": monitors});
+        if !self.inputs.is_empty() {
+            let inputs: Vec<Value> = self
+                .inputs
+                .iter()
+                .map(|i| {
+                    json!({"name": i.name, "target": self.target_name(i.target), "num_input": i.num_input, "freq": i.freq_hz,
+                        "weight": i.weight, "seed": i.seed, "law": i.law.name()})
+                })
+                .collect();
+            net["poisson_inputs"] = json!(inputs);
+        }
+        net
     }
 
     /// The network as network-file text ([`Network::to_json_value`] with connectivity).
@@ -150,6 +162,8 @@ mod tests {
              "weight": 0.5, "output": {"model": "mg_block"}},
             {"name": "p3", "pre": "b", "post": "b", "synapse": {"model": "nmda"}, "connectivity": {"kind": "csr", "indptr": [0, 1, 1, 2, 2], "indices": [1, 3]},
              "weight": [0.1, 0.2], "output": {"model": "coba", "E": -80}}],
+          "poisson_inputs": [{"name": "bg", "target": "p2.g", "num_input": 300, "freq": 9.5, "weight": 0.25, "seed": 4, "law": "poisson"},
+            {"target": "a.V", "num_input": 20, "freq": 40, "weight": -0.5}],
           "monitors": {"V": {"target": "b.V", "neurons": "1:3", "every": 2}, "e": "a.spike_events", "x": {"target": "p3.x", "neurons": [0, 2]}, "h": "p1.h"}}"#;
         let net = file::parse(text).unwrap();
         assert_eq!(file::parse(&net.to_json()).unwrap(), net);

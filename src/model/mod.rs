@@ -5,6 +5,7 @@
 //! end in [`Network::validate`]. Engines never see unvalidated data.
 
 pub mod builder;
+pub mod counts;
 pub mod csr;
 pub mod estimate;
 pub mod file;
@@ -13,7 +14,7 @@ mod json;
 pub(crate) mod validate;
 pub mod warnings;
 
-pub use builder::{Conn, DelaySpec, NetworkBuilder, PopRef, ProjRef, TargetRef, WeightSpec};
+pub use builder::{Conn, DelaySpec, InputSpec, NetworkBuilder, PopRef, ProjRef, TargetRef, WeightSpec};
 pub use csr::Csr;
 
 /// A whole simulation: populations, projections between them, what to record, and for how long.
@@ -31,6 +32,8 @@ pub struct Network {
     pub projections: Vec<Projection>,
     /// Variables to record.
     pub monitors: Vec<Monitor>,
+    /// Poisson inputs (BrainPy's `PoissonInput`), drawn by the engine every step.
+    pub inputs: Vec<PoissonInput>,
 }
 
 /// A group of neurons of one model.
@@ -510,6 +513,54 @@ pub struct Projection {
     pub weights: Weights,
     /// How the conductance enters the post neuron.
     pub output: Output,
+}
+
+/// BrainPy's `PoissonInput(target_var, num_input, freq, weight)`: every step, each neuron of the
+/// target (each batch row independently) receives the count of `num_input` independent Poisson
+/// sources of rate `freq_hz` that fired in the step, times `weight`, added to the target in the
+/// projection phase (before the post's update). Drawn by the engine from `seed` with a counter-
+/// based generator, so no spike is stored and both engines draw the same counts
+/// (`docs/MODELS.md`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PoissonInput {
+    /// Input name, unique among the network's inputs.
+    pub name: String,
+    /// What it adds to: [`Target::PopV`] of a LIF population (`V += count * weight`) or
+    /// [`Target::ProjG`] of a post-aligned projection (its state `g`, like a spike's weight).
+    pub target: Target,
+    /// Number of independent sources per neuron (BrainPy's `num_input`, NEST's `K_ext`).
+    pub num_input: u64,
+    /// Rate of each source, Hz (BrainPy's `freq`).
+    pub freq_hz: f64,
+    /// Added to the target per source spike.
+    pub weight: f32,
+    /// RNG seed.
+    pub seed: u64,
+    /// The law of the count per step.
+    pub law: CountLaw,
+}
+
+/// The distribution of a [`PoissonInput`]'s count per step, with `p = freq dt / 1000`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CountLaw {
+    /// `Binomial(num_input, p)`: each source fires at most once a step (BrainPy's
+    /// `PoissonInput`, which draws it for `num_input p <= 5`; above, BrainPy switches to a
+    /// normal approximation, not reproduced).
+    #[default]
+    Binomial,
+    /// `Poisson(num_input p)`: the sum of `num_input` Poisson processes (NEST's
+    /// `poisson_generator`, the microcircuit's Poisson drive).
+    Poisson,
+}
+
+impl CountLaw {
+    /// The law's name as the network file spells it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            CountLaw::Binomial => "binomial",
+            CountLaw::Poisson => "poisson",
+        }
+    }
 }
 
 /// One recorded variable.

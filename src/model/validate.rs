@@ -355,7 +355,58 @@ impl Network {
             }
             check_output(&format!("{path}.output"), &p.output)?;
         }
-        self.check_monitors()
+        self.check_monitors()?;
+        self.check_inputs()
+    }
+
+    fn check_inputs(&self) -> Result<()> {
+        let mut names = HashSet::new();
+        for (k, i) in self.inputs.iter().enumerate() {
+            let path = format!("poisson_inputs[{k}]");
+            if i.name.is_empty() {
+                return Err(Error::invalid(format!("{path}.name"), "must not be empty"));
+            }
+            if !names.insert(i.name.as_str()) {
+                return Err(Error::invalid(format!("{path}.name"), format!("duplicate Poisson input name \"{}\"", i.name)));
+            }
+            let target = format!("{path}.target");
+            match i.target {
+                Target::PopV(p) if p < self.populations.len() && self.populations[p].is_lif() => {}
+                Target::ProjG(p) if p < self.projections.len() && self.projections[p].align == Align::Post => {}
+                Target::ProjG(p) if p < self.projections.len() => {
+                    return Err(Error::invalid(
+                        target,
+                        format!(
+                            "\"{}\" is aligned pre: its g is one value per pre neuron; a Poisson input adds to a post-aligned projection's g or to a population's V",
+                            self.projections[p].name
+                        ),
+                    ));
+                }
+                Target::PopV(p) if p < self.populations.len() => {
+                    return Err(Error::invalid(target, format!("\"{}\" is a spike source: it has no V", self.populations[p].name)));
+                }
+                Target::PopV(_) | Target::ProjG(_) => return Err(Error::invalid(target, "names no population or projection of the network")),
+                _ => {
+                    return Err(Error::invalid(
+                        target,
+                        format!("\"{}\" cannot take input: use <population>.V or <post-aligned projection>.g", self.target_name(i.target)),
+                    ))
+                }
+            }
+            if i.num_input == 0 {
+                return Err(Error::invalid(format!("{path}.num_input"), "must be at least 1, got 0"));
+            }
+            if !(i.freq_hz.is_finite() && i.freq_hz >= 0.0) {
+                return Err(Error::invalid(format!("{path}.freq"), format!("must be a finite number >= 0 (Hz), got {}", i.freq_hz)));
+            }
+            finite(format!("{path}.weight"), i.weight)?;
+            let p = i.freq_hz * self.dt / 1000.0;
+            if let Err(why) = super::counts::CountTable::new(i.law, i.num_input, p) {
+                let field = if i.num_input > u32::MAX as u64 / 2 { "num_input" } else { "freq" };
+                return Err(Error::invalid(format!("{path}.{field}"), format!("{why} ({} sources at {} Hz, dt = {} ms)", i.num_input, i.freq_hz, self.dt)));
+            }
+        }
+        Ok(())
     }
 
     fn check_monitors(&self) -> Result<()> {

@@ -16,7 +16,8 @@ pub mod schedule;
 pub mod sell;
 
 use crate::error::Result;
-use crate::model::{Align, Csr, Monitor, Network, NeuronModel, Selection, SpikeTimes, SynState, Synapse, Target, Weights};
+use crate::model::counts::CountTable;
+use crate::model::{Align, Csr, Monitor, Network, NeuronModel, PoissonInput, Selection, SpikeTimes, SynState, Synapse, Target, Weights};
 pub use derived::{Decay, GatingParams, NeuronParams, OutputParams, SynParams};
 pub use monitors::{MonitorPlan, Pick, RecordSource};
 pub use schedule::Phase;
@@ -193,6 +194,43 @@ pub struct AccPlan {
     pub ring: usize,
 }
 
+/// Where a Poisson input adds its counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputSink {
+    /// `V += count * weight` of LIF population [`Plan::neurons`]`[neuron]`.
+    Voltage {
+        /// Index into [`Plan::neurons`].
+        neuron: usize,
+    },
+    /// `count * weight` into the current slot of post-aligned accumulator
+    /// [`Plan::accumulators`]`[acc]`, in its fixed point, as a spike's weight.
+    Accumulator {
+        /// Index into [`Plan::accumulators`].
+        acc: usize,
+    },
+}
+
+/// One Poisson input, ready to run: the count of neuron `i` of batch row `b` at step `s` is
+/// [`CountTable::count`] of word `i % 4` of Philox4x32-10 with counter
+/// `[i / 4, b, s, stream]` and key `key` (`src/cpu/reference/poisson_input.rs`).
+#[derive(Clone, Debug)]
+pub struct InputPlan {
+    /// The input's name.
+    pub name: String,
+    /// What it adds to.
+    pub sink: InputSink,
+    /// Neurons per batch row.
+    pub n: usize,
+    /// The count law's thresholds.
+    pub table: CountTable,
+    /// The seed as Philox's key (low word first).
+    pub key: [u32; 2],
+    /// The input's index in the network, which keeps inputs of equal seed independent.
+    pub stream: u32,
+    /// Added per count.
+    pub weight: f32,
+}
+
 /// Post-major or pre-major synaptic weights, in the order of their matrix.
 #[derive(Clone, Debug, PartialEq)]
 pub enum PlanWeights {
@@ -303,6 +341,8 @@ pub struct Plan {
     pub accumulators: Vec<AccPlan>,
     /// Projections, in registration order.
     pub projections: Vec<ProjPlan>,
+    /// Poisson inputs, in the network's order.
+    pub inputs: Vec<InputPlan>,
     /// The per-step order.
     pub schedule: Vec<Phase>,
     /// The compiled monitors, in the network's order.
@@ -448,7 +488,8 @@ impl Plan {
                 4 * (p.nnz as u64 * (1 + w) + rows) + 2 * lags * p.nnz as u64
             })
             .sum();
-        sources + neurons + groups + accs + synapses
+        let tables: u64 = self.inputs.iter().map(|i| 4 * i.table.thresholds.len() as u64).sum();
+        sources + neurons + groups + accs + synapses + tables
     }
 
     fn compile(net: &Network, mode: UpdateMode, owned: Vec<(Csr, Weights, Option<Vec<u16>>)>) -> Result<Plan> {
@@ -506,6 +547,13 @@ impl Plan {
                 }
             }
         }
+        let inputs: Vec<InputPlan> = net.inputs.iter().enumerate().map(|(k, i)| c.input(k, i, &projections)).collect();
+        for i in &inputs {
+            if let InputSink::Accumulator { acc } = i.sink {
+                let most = i.table.max_count() as f64 * i.weight.abs() as f64;
+                totals[acc].iter_mut().for_each(|t| *t += most);
+            }
+        }
         for (a, t) in c.accumulators.iter_mut().zip(&totals) {
             a.scale = fixed_point_scale(t.iter().copied().fold(0.0, f64::max));
         }
@@ -514,7 +562,7 @@ impl Plan {
                 *scale = c.accumulators[*acc].scale;
             }
         }
-        let schedule = c.schedule(&projections);
+        let schedule = c.schedule(&projections, &inputs);
         let synapses = projections.iter().map(|p| p.nnz as u64).sum();
         let Compiler { pops, sources, neurons, groups, accumulators, notes, .. } = c;
         Ok(Plan {
@@ -531,6 +579,7 @@ impl Plan {
             groups,
             accumulators,
             projections,
+            inputs,
             schedule,
             monitors,
             // counted from the plan: a consumed network's matrices have moved out already
@@ -742,6 +791,24 @@ impl Compiler<'_> {
         }
     }
 
+    /// The compiled form of Poisson input `k` (validated: a LIF population's V or a post-aligned
+    /// projection's g).
+    fn input(&self, k: usize, i: &PoissonInput, projections: &[ProjPlan]) -> InputPlan {
+        let (sink, n) = match i.target {
+            Target::PopV(pop) => {
+                let PopSlot::Neuron(neuron) = self.pops[pop] else { unreachable!("validated: a LIF population") };
+                (InputSink::Voltage { neuron }, self.neurons[neuron].n)
+            }
+            Target::ProjG(p) => {
+                let Product::Scatter { acc, .. } = projections[p].product else { unreachable!("validated: post-aligned projections scatter") };
+                (InputSink::Accumulator { acc }, self.accumulators[acc].n)
+            }
+            _ => unreachable!("validated: V or g"),
+        };
+        let table = CountTable::new(i.law, i.num_input, i.freq_hz * self.net.dt / 1000.0).expect("validated: the law tabulates");
+        InputPlan { name: i.name.clone(), sink, n, table, key: [i.seed as u32, (i.seed >> 32) as u32], stream: k as u32, weight: i.weight }
+    }
+
     /// The compiled form of monitor `m` (a pre-aligned `<proj>.g` makes its group exist even
     /// where no product reads it, as in event mode).
     fn monitor(&mut self, m: &Monitor, projections: &[ProjPlan]) -> MonitorPlan {
@@ -822,9 +889,10 @@ impl Compiler<'_> {
     }
 
     /// BrainPy's per-step order (SEMANTICS-models 1): spike sources with their after-updates,
-    /// then every projection in file order, then every LIF population in file order with its
+    /// then every projection in file order and the Poisson inputs (BrainPy's `PoissonInput` is a
+    /// projection, registered after them), then every LIF population in file order with its
     /// before-updates (post-aligned synapses) and after-updates (pre-aligned synapses on it).
-    fn schedule(&self, projections: &[ProjPlan]) -> Vec<Phase> {
+    fn schedule(&self, projections: &[ProjPlan], inputs: &[InputPlan]) -> Vec<Phase> {
         let mut s = Vec::new();
         let groups_of = |pop: PopSlot| (0..self.groups.len()).filter(move |&g| self.groups[g].pre == pop);
         for (src, _) in self.sources.iter().enumerate() {
@@ -843,6 +911,7 @@ impl Compiler<'_> {
                 }
             }
         }
+        s.extend((0..inputs.len()).map(|input| Phase::PoissonInput { input }));
         for (l, _) in self.neurons.iter().enumerate() {
             s.extend(
                 (0..self.accumulators.len())

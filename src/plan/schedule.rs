@@ -48,6 +48,12 @@ pub enum Phase {
         /// Index into [`super::Plan::accumulators`].
         acc: usize,
     },
+    /// `poisson_input`: this step's counts of Poisson input `input`, times its weight, into its
+    /// population's V or its accumulator's current slot.
+    PoissonInput {
+        /// Index into [`super::Plan::inputs`].
+        input: usize,
+    },
     /// `lif_update`: one step of LIF population `neuron`.
     NeuronUpdate {
         /// Index into [`super::Plan::neurons`].
@@ -66,6 +72,7 @@ impl Phase {
             Phase::WindowFinalize { .. } => "event_finalize",
             Phase::SpikeScatter { .. } => "spike_scatter",
             Phase::PostSynapse { .. } => "post_synapse",
+            Phase::PoissonInput { .. } => "poisson_input",
             Phase::NeuronUpdate { .. } => "lif_update",
         }
     }

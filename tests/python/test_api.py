@@ -250,6 +250,41 @@ def test_per_synapse_delays_from_python_and_from_the_file():
         net(delays, align="pre").run(10)
 
 
+def test_poisson_inputs_equal_the_file_and_run_like_the_cli(cli, tmp_path):
+    def net():
+        n = sg.Network(dt=0.1, steps=300)
+        src = n.spike_time_group("src", 3, indices=[0, 1, 2], times=[1.0, 2.0, 3.0])
+        post = n.lif_ref("post", 40, V_rest=-65.0, V_th=-50.0, V_reset=-65.0, tau=10.0, tau_ref=2.0, V_init=-60.0)
+        syn = n.projection(src, post, synapse=sg.Expon(tau=0.5), conn=sg.FixedTotalNumber(60, seed=1), weight=1.0,
+                           output=sg.CUBA(), align="post", name="syn")
+        n.poisson_input(syn.g, 1600, 8.0, 2.0, seed=3, law="poisson", name="bg")
+        n.poisson_input(post.V, 50, 20.0, 0.3, seed=4)
+        n.monitor("V", post.V)
+        n.monitor("spike", post.spike)
+        return n
+    j = json.loads(net().to_json())
+    assert j["poisson_inputs"] == [
+        {"name": "bg", "target": "syn.g", "num_input": 1600, "freq": 8.0, "weight": 2.0, "seed": 3, "law": "poisson"},
+        {"name": "poisson_input_1", "target": "post.V", "num_input": 50, "freq": 20.0, "weight": pytest.approx(0.3), "seed": 4, "law": "binomial"},
+    ]
+    ours = net().run()
+    assert ours["spike"].sum() > 0
+    # the file (and its round trip through from_json) draws the same counts as the CLI
+    path = tmp_path / "net.json"
+    path.write_text(net().to_json())
+    assert_same_bits(ours, sg.Network.from_file(path).run())
+    run_cli(cli, path, tmp_path / "out")
+    assert np.array_equal(np.load(tmp_path / "out" / "V.npy"), ours["V"])
+    with pytest.raises(ValueError, match=r"poisson_inputs\[0\]\.law: must be"):
+        sg.Network(dt=0.1).poisson_input("a.V", 10, 1.0, 1.0, law="normal")
+    with pytest.raises(ValueError, match=r"poisson_inputs\[0\]\.target: .*aligned pre"):
+        n = sg.Network(dt=0.1)
+        a = n.lif("a", 2)
+        n.projection(a, a, synapse=sg.Expon(), conn=sg.CSRConn([0], [0, 1]), weight=1.0, output=sg.CUBA(), name="p")
+        n.poisson_input("p.g", 10, 1.0, 1.0)
+        n.run(5)
+
+
 # -- BrainPy's defaults come from the Rust crate ------------------------------------------------
 def test_omitted_parameters_take_the_file_readers_defaults():
     """A Python call without parameters and a network file without them give the same network:

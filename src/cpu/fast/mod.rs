@@ -6,6 +6,7 @@ pub mod columns;
 pub mod event;
 pub mod gating;
 pub mod lif;
+pub mod poisson;
 pub mod post_synapse;
 pub mod sliced;
 pub(crate) mod tiles;

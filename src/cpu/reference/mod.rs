@@ -9,6 +9,7 @@ pub mod event_scatter;
 pub mod lif_update;
 pub mod math;
 pub mod output;
+pub mod poisson_input;
 pub mod post_synapse;
 pub mod pre_synapse;
 pub mod record;

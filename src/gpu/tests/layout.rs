@@ -47,6 +47,7 @@ fn host_structs() -> Vec<HostStruct> {
         of::<PreSynapseParams>(),
         of::<PostSynapseParams>(),
         of::<SpikeInputParams>(),
+        of::<PoissonInputParams>(),
         of::<GatherParams>(),
         of::<ScatterParams>(),
         of::<FinalizeParams>(),

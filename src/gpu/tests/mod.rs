@@ -9,6 +9,7 @@ mod csr_gather;
 mod event;
 mod lif_update;
 mod math;
+mod poisson_input;
 mod post_synapse;
 mod pre_synapse;
 mod record;
