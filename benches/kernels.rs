@@ -15,6 +15,9 @@ use spikegpu::internals::reference::csr_gather::csr_gather;
 use spikegpu::internals::reference::event_finalize::event_finalize;
 use spikegpu::internals::reference::spike_scatter::Delivery;
 use spikegpu::internals::reference::lif_update::LifState;
+use spikegpu::internals::reference::poisson_input::{self as poisson_reference, Draw, Sink};
+use spikegpu::model::counts::CountTable;
+use spikegpu::model::CountLaw;
 use spikegpu::model::{Csr, LifRef, Output, Synapse, SynapseKind};
 use spikegpu::plan::{AccKind, GatingParams, NeuronParams, OutputParams, PlanWeights, SynParams};
 use std::time::Instant;
@@ -136,4 +139,24 @@ fn main() {
         lif::lif_update(&lp, 1.0, &outputs, None, &mut state);
     });
     println!("lif_update   {:>9} neurons   {:>9.1} us/step  {:.2} ns/neuron", n, s * 1e6, s * 1e9 / n as f64);
+
+    // poisson_input: n neurons, the microcircuit's background (Poisson(1.68) per neuron and step)
+    let mut acc = vec![0i32; n];
+    let mut step = 0u32;
+    // the draws alone: a law with one count needs no comparisons
+    let none = CountTable::new(CountLaw::Binomial, 1, 0.0).expect("tabulates");
+    let micro = CountTable::new(CountLaw::Poisson, 2100, 8e-4).expect("tabulates");
+    for (name, fast_path, table) in [("poisson_input", true, &micro), ("poisson (ref)", false, &micro), ("philox alone", true, &none)] {
+        let s = median_seconds(reps, || {
+            step += 1;
+            let d = Draw { step, key: [7, 0], stream: 0, first: table.first, thresholds: &table.thresholds };
+            let sink = Sink::Accumulator { acc: &mut acc, q: 3 };
+            if fast_path {
+                spikegpu::internals::fast::poisson::poisson_input(d, n, 1, sink)
+            } else {
+                poisson_reference::poisson_input(d, n, 1, sink)
+            }
+        });
+        println!("{name:<13}{n:>9} neurons   {:>9.1} us/step  {:.2} ns/neuron ({} thresholds)", s * 1e6, s * 1e9 / n as f64, table.thresholds.len());
+    }
 }

@@ -1,16 +1,18 @@
 // One step of a Poisson input (BrainPy's PoissonInput; twin: src/cpu/reference/poisson_input.rs):
 // each neuron of each batch row draws its count from the law's threshold table and adds
 // count * weight to its V, or count * q into its accumulator's slot of this step. The uniform
-// draws are Philox4x32-10 words (counter [i / 4, row, step, stream], key = the seed), so a
-// thread owns 4 neurons and needs no generator state; the counts are integer comparisons, so
-// they are the CPU's on any device.
+// draws are Philox4x32-10 words, key = the seed: neurons come in blocks of 64, and neuron
+// 64 k + 16 w + l takes word w of counter [16 k + l, row, step, stream], so a thread owns one
+// counter and its 4 neurons (16 apart: neighbouring threads write neighbouring neurons) and
+// needs no generator state; the counts are integer comparisons, so they are the CPU's on any
+// device.
 
 const SINK_VOLTAGE: u32 = 0u;
 
 struct PoissonInputParams {
     n: u32,           // neurons per batch row
     batch: u32,
-    quads: u32,       // ceil(n / 4): threads per batch row
+    counters: u32,    // counters per batch row: 16 per block of 64 neurons
     sink: u32,        // 0: V, 1: accumulator
     key0: u32,        // the seed, low word
     key1: u32,        // the seed, high word
@@ -73,15 +75,15 @@ fn count_of(u: u32) -> u32 {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
     let id = linear_id(wid, lid, nwg);
-    if (id >= p.quads * p.batch) {
+    if (id >= p.counters * p.batch) {
         return;
     }
-    let b = id / p.quads;
-    let quad = id % p.quads;
-    let words = philox4x32_10(vec4<u32>(quad, b, now.step, p.stream), vec2<u32>(p.key0, p.key1));
+    let b = id / p.counters;
+    let counter = id % p.counters;
+    let words = philox4x32_10(vec4<u32>(counter, b, now.step, p.stream), vec2<u32>(p.key0, p.key1));
     let slot = (now.step % p.ring) * p.batch * p.n;
     for (var lane = 0u; lane < 4u; lane++) {
-        let i = 4u * quad + lane;
+        let i = (counter / 16u) * 64u + lane * 16u + counter % 16u;
         if (i < p.n) {
             let c = count_of(words[lane]);
             let idx = b * p.n + i;

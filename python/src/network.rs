@@ -724,7 +724,7 @@ impl PyNetwork {
         let law = match law {
             "binomial" => CountLaw::Binomial,
             "poisson" => CountLaw::Poisson,
-            other => return Err(invalid(&format!("{path}.law"), &format!("must be \"binomial\" or \"poisson\", got \"{other}\""))),
+            other => return Err(invalid(&format!("{path}.law"), format!("must be \"binomial\" or \"poisson\", got \"{other}\""))),
         };
         let name = name.unwrap_or_else(|| format!("poisson_input_{k}"));
         self.desc.inputs.push(InputDesc { name, target, num_input, freq_hz: freq, weight, seed, law });

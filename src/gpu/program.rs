@@ -406,11 +406,11 @@ impl ProgramBuilder<'_> {
                 (1, a.ring as u32, crate::cpu::reference::spike_scatter::fixed(inp.weight, a.scale))
             }
         };
-        let quads = inp.n.div_ceil(4) as u32;
+        let counters = crate::cpu::reference::poisson_input::counters(inp.n) as u32;
         let params = PoissonInputParams {
             n: inp.n as u32,
             batch: plan.batch as u32,
-            quads,
+            counters,
             sink,
             key0: inp.key[0],
             key1: inp.key[1],
@@ -431,7 +431,7 @@ impl ProgramBuilder<'_> {
             InputSink::Voltage { neuron } => (&state.neurons[neuron].v, &unused),
             InputSink::Accumulator { acc } => (&unused, &state.accs[acc].acc),
         };
-        let d = self.dispatch(&PoissonInputBindings { p: &p, thresholds: &thresholds, v, acc }, Threads::Fixed((quads as usize * plan.batch) as u64));
+        let d = self.dispatch(&PoissonInputBindings { p: &p, thresholds: &thresholds, v, acc }, Threads::Fixed((counters as usize * plan.batch) as u64));
         self.keep.extend([p, thresholds, unused]);
         Ok(vec![d])
     }

@@ -196,8 +196,8 @@ gpu_struct! {
         n: u32,
         /// Batch rows.
         batch: u32,
-        /// `ceil(n / 4)`: threads per batch row.
-        quads: u32,
+        /// Counters per batch row: 16 per block of 64 neurons.
+        counters: u32,
         /// 0: V, 1: accumulator.
         sink: u32,
         /// The seed, low word.

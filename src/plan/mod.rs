@@ -210,9 +210,9 @@ pub enum InputSink {
     },
 }
 
-/// One Poisson input, ready to run: the count of neuron `i` of batch row `b` at step `s` is
-/// [`CountTable::count`] of word `i % 4` of Philox4x32-10 with counter
-/// `[i / 4, b, s, stream]` and key `key` (`src/cpu/reference/poisson_input.rs`).
+/// One Poisson input, ready to run: the count of a neuron of batch row `b` at step `s` is
+/// [`CountTable::count`] of its word of Philox4x32-10 with counter `[its counter, b, s,
+/// stream]` and key `key` (the layout of counters and words: `src/cpu/reference/poisson_input.rs`).
 #[derive(Clone, Debug)]
 pub struct InputPlan {
     /// The input's name.

@@ -5,8 +5,8 @@
 
 use crate::cpu::reference::poisson_input::{Draw, Sink};
 
-/// Counters per block (64 neurons).
-const LANES: usize = 16;
+/// Counters per block of 64 neurons.
+const LANES: usize = crate::cpu::reference::poisson_input::BLOCK_LANES;
 /// Tables up to this long are counted by comparing with every threshold.
 const LINEAR: usize = 24;
 
@@ -14,6 +14,15 @@ const M0: u32 = 0xD251_1F53;
 const M1: u32 = 0xCD9E_8D57;
 const W0: u32 = 0x9E37_79B9;
 const W1: u32 = 0xBB67_AE85;
+
+/// The high word of `a * b` (exact) from 16-bit halves.
+#[inline(always)]
+fn mul_hi(a: u32, b: u32) -> u32 {
+    let (a_lo, a_hi, b_lo, b_hi) = (a & 0xffff, a >> 16, b & 0xffff, b >> 16);
+    let (lo_lo, lo_hi, hi_lo) = (a_lo * b_lo, a_lo * b_hi, a_hi * b_lo);
+    let mid = (lo_lo >> 16) + (lo_hi & 0xffff) + (hi_lo & 0xffff);
+    a_hi * b_hi + (lo_hi >> 16) + (hi_lo >> 16) + (mid >> 16)
+}
 
 /// Philox4x32-10 of the counters `[quad0 + l, row, step, stream]`, `l < LANES`: word `w` of
 /// counter `l` is `out[w][l]`.
@@ -29,12 +38,14 @@ fn philox_block(quad0: u32, row: u32, d: &Draw) -> [[u32; LANES]; 4] {
             k0 = k0.wrapping_add(W0);
             k1 = k1.wrapping_add(W1);
         }
-        for l in 0..LANES {
-            let p0 = M0 as u64 * c0[l] as u64;
-            let p1 = M1 as u64 * c2[l] as u64;
-            let (n0, n1, n2, n3) = ((p1 >> 32) as u32 ^ c1[l] ^ k0, p1 as u32, (p0 >> 32) as u32 ^ c3[l] ^ k1, p0 as u32);
-            (c0[l], c1[l], c2[l], c3[l]) = (n0, n1, n2, n3);
-        }
+        // 32-bit lanes only: the high words of the products from 16-bit halves (as the shader
+        // computes them), which vectorize where 64-bit products of 32-bit lanes do not
+        let n0: [u32; LANES] = std::array::from_fn(|l| mul_hi(M1, c2[l]) ^ c1[l] ^ k0);
+        let n2: [u32; LANES] = std::array::from_fn(|l| mul_hi(M0, c0[l]) ^ c3[l] ^ k1);
+        c1 = std::array::from_fn(|l| M1.wrapping_mul(c2[l]));
+        c3 = std::array::from_fn(|l| M0.wrapping_mul(c0[l]));
+        c0 = n0;
+        c2 = n2;
     }
     [c0, c1, c2, c3]
 }
@@ -43,42 +54,40 @@ fn philox_block(quad0: u32, row: u32, d: &Draw) -> [[u32; LANES]; 4] {
 #[multiversion::multiversion(targets = "simd")] // wider vectors where the CPU has them: same words
 pub fn poisson_input(d: Draw, n: usize, batch: usize, sink: Sink) {
     let mut sink = sink;
-    let quads = n.div_ceil(4);
-    let mut counts = [0u32; 4 * LANES];
+    let mut counts = [[0u32; LANES]; 4];
     for b in 0..batch {
-        for q0 in (0..quads).step_by(LANES) {
-            let words = philox_block(q0 as u32, b as u32, &d);
-            // neuron 4 (q0 + l) + w takes word w of counter l
-            let mut u = [0u32; 4 * LANES];
-            for l in 0..LANES {
-                for w in 0..4 {
-                    u[4 * l + w] = words[w][l];
-                }
-            }
-            if d.thresholds.len() <= LINEAR {
-                counts.fill(d.first);
-                for &t in d.thresholds {
-                    for (c, &x) in counts.iter_mut().zip(&u) {
-                        *c += (x >= t) as u32;
+        // a block of 64 neurons is 16 counters; neuron 16 w + l of the block takes word w of
+        // counter l (BLOCK_LANES in the reference), so each word array is 16 consecutive neurons
+        for i0 in (0..n).step_by(4 * LANES) {
+            let words = philox_block((i0 / 4) as u32, b as u32, &d);
+            for (c, u) in counts.iter_mut().zip(&words) {
+                if d.thresholds.len() <= LINEAR {
+                    c.fill(d.first);
+                    for &t in d.thresholds {
+                        for (c, &x) in c.iter_mut().zip(u) {
+                            *c += (x >= t) as u32;
+                        }
+                    }
+                } else {
+                    for (c, &x) in c.iter_mut().zip(u) {
+                        *c = d.count(x);
                     }
                 }
-            } else {
-                for (c, &x) in counts.iter_mut().zip(&u) {
-                    *c = d.count(x);
-                }
             }
-            let i0 = 4 * q0;
             let len = (4 * LANES).min(n - i0);
             let row = b * n + i0;
-            match &mut sink {
-                Sink::Voltage { v, weight } => {
-                    for (x, &c) in v[row..row + len].iter_mut().zip(&counts) {
-                        *x += c as f32 * *weight;
+            for (w, c) in counts.iter().enumerate() {
+                let (lo, hi) = ((w * LANES).min(len), ((w + 1) * LANES).min(len));
+                match &mut sink {
+                    Sink::Voltage { v, weight } => {
+                        for (x, &c) in v[row + lo..row + hi].iter_mut().zip(c) {
+                            *x += c as f32 * *weight;
+                        }
                     }
-                }
-                Sink::Accumulator { acc, q } => {
-                    for (x, &c) in acc[row..row + len].iter_mut().zip(&counts) {
-                        *x += c as i32 * *q;
+                    Sink::Accumulator { acc, q } => {
+                        for (x, &c) in acc[row + lo..row + hi].iter_mut().zip(c) {
+                            *x += c as i32 * *q;
+                        }
                     }
                 }
             }

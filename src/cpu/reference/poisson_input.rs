@@ -6,8 +6,25 @@
 //! The uniform draws come from Philox4x32-10 (Salmon et al., SC'11, the generator of cuRAND and
 //! of GeNN's CUDA backend): counter-based, so the draw of (neuron, row, step) is a pure function
 //! of them and the seed; no generator state is stored or carried, every thread draws its own,
-//! and the CPU and GPU draw the same words. Neuron `i` of row `b` at step `s` takes word `i % 4`
-//! of the block with counter `[i / 4, b, s, stream]`.
+//! and the CPU and GPU draw the same words. Neurons come in blocks of 64, four words of 16
+//! counters: neuron `64 k + 16 w + l` of row `b` at step `s` takes word `w` of the block with
+//! counter `[16 k + l, b, s, stream]`, so that each word of 16 counters computed side by side
+//! serves 16 consecutive neurons (a vector on the CPU, coalesced writes on the GPU).
+
+/// Counters per block of 64 neurons.
+pub const BLOCK_LANES: usize = 16;
+
+/// The counter index and word of neuron `i` of a row.
+#[inline(always)]
+pub fn counter_of(i: usize) -> (u32, usize) {
+    let (k, j) = (i / (4 * BLOCK_LANES), i % (4 * BLOCK_LANES));
+    ((k * BLOCK_LANES + j % BLOCK_LANES) as u32, j / BLOCK_LANES)
+}
+
+/// Counters of a row of `n` neurons (whole blocks; neurons past `n` are not drawn).
+pub fn counters(n: usize) -> usize {
+    n.div_ceil(4 * BLOCK_LANES) * BLOCK_LANES
+}
 
 /// Philox4x32's round multipliers.
 const M0: u32 = 0xD251_1F53;
@@ -76,18 +93,13 @@ impl Draw<'_> {
 pub fn poisson_input(d: Draw, n: usize, batch: usize, sink: Sink) {
     let mut sink = sink;
     for b in 0..batch {
-        for quad in 0..n.div_ceil(4) {
-            let words = philox4x32_10([quad as u32, b as u32, d.step, d.stream], d.key);
-            for (lane, &u) in words.iter().enumerate() {
-                let i = 4 * quad + lane;
-                if i >= n {
-                    break;
-                }
-                let count = d.count(u);
-                match &mut sink {
-                    Sink::Voltage { v, weight } => v[b * n + i] += count as f32 * *weight,
-                    Sink::Accumulator { acc, q } => acc[b * n + i] += count as i32 * *q,
-                }
+        for i in 0..n {
+            let (counter, word) = counter_of(i);
+            let u = philox4x32_10([counter, b as u32, d.step, d.stream], d.key)[word];
+            let count = d.count(u);
+            match &mut sink {
+                Sink::Voltage { v, weight } => v[b * n + i] += count as f32 * *weight,
+                Sink::Accumulator { acc, q } => acc[b * n + i] += count as i32 * *q,
             }
         }
     }

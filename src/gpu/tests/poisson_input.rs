@@ -36,7 +36,7 @@ fn poisson_input_matches_cpu() {
                     let params = PoissonInputParams {
                         n: n as u32,
                         batch: batch as u32,
-                        quads: n.div_ceil(4) as u32,
+                        counters: crate::cpu::reference::poisson_input::counters(n) as u32,
                         sink: (!to_voltage) as u32,
                         key0: key[0],
                         key1: key[1],
@@ -52,7 +52,7 @@ fn poisson_input_matches_cpu() {
                     let what = format!("seed {seed}: poisson_input n={n} batch={batch} {law:?}({k}, {p}) voltage={to_voltage} steps {s0}..");
                     let draw = |s: u32| Draw { step: s, key, stream, first: table.first, thresholds: &table.thresholds };
                     let infos: Vec<_> = (0..nsteps).map(|r| step_info(s0 + r, 0.1, s0)).collect();
-                    let threads = |_: usize| (n.div_ceil(4) * batch) as u64;
+                    let threads = |_: usize| (crate::cpu::reference::poisson_input::counters(n) * batch) as u64;
                     if to_voltage {
                         let init: Vec<f32> = (0..width).map(|_| rng.random_range(-70.0..-50.0)).collect();
                         let mut want = init.clone();
