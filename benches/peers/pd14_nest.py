@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """The Potjans-Diesmann microcircuit in NEST, through the reference PyNEST implementation (the
 `microcircuit` package on PyPI), as spikegpu's benches/networks/pd14*.json describe it: DC
-background, "optimized" initial V, the given neuron scaling with in-degrees kept (K_scaling 1).
+background (or, with --drive poisson, the Poisson generators of pd14_poisson.json), "optimized"
+initial V, the given neuron scaling with in-degrees kept (K_scaling 1).
 
-    python pd14_nest.py --scale 0.1 --sim-ms 1000 --threads 2 --out DIR
+    python pd14_nest.py --scale 0.1 --sim-ms 1000 --threads 2 [--drive poisson] --out DIR
 
 Needs `nest-simulator` and `microcircuit` (benches/peers/setup_nest.sh installs both into a venv).
 Writes DIR/spikes_<pop>.npy (int32 rows (neuron, step) after the 500 ms warm-up, steps of 0.1 ms
@@ -27,6 +28,8 @@ def main():
     ap.add_argument("--sim-ms", type=float, default=1000.0, help="model time after the 500 ms warm-up")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=55)
+    ap.add_argument("--drive", choices=["dc", "poisson"], default="dc",
+                    help="the background: DC (pd14.json) or Poisson generators (pd14_poisson.json)")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
@@ -40,7 +43,7 @@ def main():
     data = tempfile.mkdtemp(prefix="pd14-nest-")
     sim = dict(default_sim_dict, local_num_threads=a.threads, rng_seed=a.seed, data_path=data + "/",
                rec_dev=["spike_recorder"], t_presim=500.0, t_sim=a.sim_ms, print_time=False, store_metadata=False)
-    net_dict = dict(default_net_dict, N_scaling=a.scale, K_scaling=1.0, bg_input_type="dc", V0_type="optimized")
+    net_dict = dict(default_net_dict, N_scaling=a.scale, K_scaling=1.0, bg_input_type=a.drive, V0_type="optimized")
     t0 = time.time()
     net = Network(sim, net_dict, dict(default_stim_dict))
     net.create()
@@ -69,7 +72,7 @@ def main():
         np.save(os.path.join(a.out, f"spikes_{pop}.npy"), np.stack([neuron, step], axis=1))
         rates[pop] = len(d) / sizes[k] / (sim["t_sim"] / 1000.0)
     result = {
-        "peer": "nest", "nest": nest.__version__, "scale": a.scale, "threads": a.threads, "seed": a.seed,
+        "peer": "nest", "nest": nest.__version__, "drive": a.drive, "scale": a.scale, "threads": a.threads, "seed": a.seed,
         "neurons": sum(sizes), "construction_s": round(t1 - t0, 3), "warmup_s": round(t2 - t1, 3),
         "sim_s": round(t3 - t2, 3), "sim_ms": a.sim_ms, "rtf": round((t3 - t2) / (a.sim_ms / 1000.0), 4),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1), "rates_hz": rates,

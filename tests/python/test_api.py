@@ -280,7 +280,7 @@ def test_poisson_inputs_equal_the_file_and_run_like_the_cli(cli, tmp_path):
     with pytest.raises(ValueError, match=r"poisson_inputs\[0\]\.target: .*aligned pre"):
         n = sg.Network(dt=0.1)
         a = n.lif("a", 2)
-        n.projection(a, a, synapse=sg.Expon(), conn=sg.CSRConn([0], [0, 1]), weight=1.0, output=sg.CUBA(), name="p")
+        n.projection(a, a, synapse=sg.Expon(), conn=sg.CSRConn([0], [0, 1, 1]), weight=1.0, output=sg.CUBA(), name="p")
         n.poisson_input("p.g", 10, 1.0, 1.0)
         n.run(5)
 

@@ -50,46 +50,82 @@ fn philox_block(quad0: u32, row: u32, d: &Draw) -> [[u32; LANES]; 4] {
     [c0, c1, c2, c3]
 }
 
-/// Adds one step of input to the `batch * n` values of `sink`.
-#[multiversion::multiversion(targets = "simd")] // wider vectors where the CPU has them: same words
+/// Neurons per task when a row is shared out over the thread pool (a multiple of the block).
+const CHUNK: usize = 4096;
+
+/// Adds one step of input to the `batch * n` values of `sink`; rows longer than two tasks are
+/// shared out over the thread pool (every value depends on its neuron alone, so the result does
+/// not depend on how).
 pub fn poisson_input(d: Draw, n: usize, batch: usize, sink: Sink) {
-    let mut sink = sink;
-    let mut counts = [[0u32; LANES]; 4];
-    for b in 0..batch {
-        // a block of 64 neurons is 16 counters; neuron 16 w + l of the block takes word w of
-        // counter l (BLOCK_LANES in the reference), so each word array is 16 consecutive neurons
-        for i0 in (0..n).step_by(4 * LANES) {
-            let words = philox_block((i0 / 4) as u32, b as u32, &d);
-            for (c, u) in counts.iter_mut().zip(&words) {
-                if d.thresholds.len() <= LINEAR {
-                    c.fill(d.first);
-                    for &t in d.thresholds {
-                        for (c, &x) in c.iter_mut().zip(u) {
-                            *c += (x >= t) as u32;
-                        }
-                    }
+    use rayon::prelude::*;
+    match sink {
+        Sink::Voltage { v, weight } => {
+            for (b, row) in v.chunks_mut(n).enumerate().take(batch) {
+                if n > 2 * CHUNK {
+                    row.par_chunks_mut(CHUNK).enumerate().for_each(|(c, part)| voltage(&d, b, c * CHUNK, part, weight));
                 } else {
-                    for (c, &x) in c.iter_mut().zip(u) {
-                        *c = d.count(x);
-                    }
+                    voltage(&d, b, 0, row, weight);
                 }
             }
-            let len = (4 * LANES).min(n - i0);
-            let row = b * n + i0;
-            for (w, c) in counts.iter().enumerate() {
-                let (lo, hi) = ((w * LANES).min(len), ((w + 1) * LANES).min(len));
-                match &mut sink {
-                    Sink::Voltage { v, weight } => {
-                        for (x, &c) in v[row + lo..row + hi].iter_mut().zip(c) {
-                            *x += c as f32 * *weight;
-                        }
-                    }
-                    Sink::Accumulator { acc, q } => {
-                        for (x, &c) in acc[row + lo..row + hi].iter_mut().zip(c) {
-                            *x += c as i32 * *q;
-                        }
+        }
+        Sink::Accumulator { acc, q } => {
+            for (b, row) in acc.chunks_mut(n).enumerate().take(batch) {
+                if n > 2 * CHUNK {
+                    row.par_chunks_mut(CHUNK).enumerate().for_each(|(c, part)| accumulator(&d, b, c * CHUNK, part, q));
+                } else {
+                    accumulator(&d, b, 0, row, q);
+                }
+            }
+        }
+    }
+}
+
+/// `v[k] += count(neuron i0 + k) * weight` for row `b`.
+fn voltage(d: &Draw, b: usize, i0: usize, v: &mut [f32], weight: f32) {
+    counts(d, b, i0, v.len(), |k, c| {
+        for (x, &c) in v[k..].iter_mut().zip(c) {
+            *x += c as f32 * weight;
+        }
+    });
+}
+
+/// `acc[k] += count(neuron i0 + k) * q` for row `b`.
+fn accumulator(d: &Draw, b: usize, i0: usize, acc: &mut [i32], q: i32) {
+    counts(d, b, i0, acc.len(), |k, c| {
+        for (x, &c) in acc[k..].iter_mut().zip(c) {
+            *x += c as i32 * q;
+        }
+    });
+}
+
+/// The counts of neurons `i0 .. i0 + len` of row `b` (`i0` a multiple of the block), handed to
+/// `add` 16 consecutive neurons at a time as (offset from `i0`, counts; the last run may be
+/// longer than what is left, `add` stops at its slice's end).
+#[multiversion::multiversion(targets = "simd")] // wider vectors where the CPU has them: same words
+fn counts(d: &Draw, b: usize, i0: usize, len: usize, mut add: impl FnMut(usize, &[u32])) {
+    let mut counts = [[0u32; LANES]; 4];
+    // a block of 64 neurons is 16 counters; neuron 16 w + l of the block takes word w of
+    // counter l (BLOCK_LANES in the reference), so each word array is 16 consecutive neurons
+    for k0 in (0..len).step_by(4 * LANES) {
+        let words = philox_block(((i0 + k0) / 4) as u32, b as u32, d);
+        for (c, u) in counts.iter_mut().zip(&words) {
+            if d.thresholds.len() <= LINEAR {
+                c.fill(d.first);
+                for &t in d.thresholds {
+                    for (c, &x) in c.iter_mut().zip(u) {
+                        *c += (x >= t) as u32;
                     }
                 }
+            } else {
+                for (c, &x) in c.iter_mut().zip(u) {
+                    *c = d.count(x);
+                }
+            }
+        }
+        for (w, c) in counts.iter().enumerate() {
+            let k = k0 + w * LANES;
+            if k < len {
+                add(k, c);
             }
         }
     }
@@ -111,7 +147,8 @@ mod tests {
         println!("seed {seed}");
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
         for case in 0..40 {
-            let n = rng.random_range(1..300);
+            // every tenth case a row long enough to be shared out over the pool
+            let n = if case % 10 == 9 { rng.random_range(2 * CHUNK + 1..3 * CHUNK + 100) } else { rng.random_range(1..300) };
             let batch = rng.random_range(1..4);
             let (law, k, p) = match case % 3 {
                 0 => (CountLaw::Poisson, rng.random_range(1..3000), rng.random_range(0.0..0.01)),
