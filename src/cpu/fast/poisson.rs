@@ -1,19 +1,15 @@
 //! The Poisson input step ([`crate::cpu::reference::poisson_input`]) for the CPU: Philox
 //! blocks of 16 counters at once, laid out as four arrays of 16 words so the rounds become
-//! vector multiplies (`vpmuludq`), and short threshold tables counted with vector compares
-//! instead of a binary search. The same words and counts as the reference, bit for bit.
+//! 32-bit vector operations (the products' high words from 16-bit halves, as the shader
+//! computes them), and short threshold tables counted with vector compares instead of a binary
+//! search. The same words and counts as the reference, bit for bit.
 
-use crate::cpu::reference::poisson_input::{Draw, Sink};
+use crate::cpu::reference::poisson_input::{Draw, Sink, M0, M1, W0, W1};
 
 /// Counters per block of 64 neurons.
 const LANES: usize = crate::cpu::reference::poisson_input::BLOCK_LANES;
 /// Tables up to this long are counted by comparing with every threshold.
 const LINEAR: usize = 24;
-
-const M0: u32 = 0xD251_1F53;
-const M1: u32 = 0xCD9E_8D57;
-const W0: u32 = 0x9E37_79B9;
-const W1: u32 = 0xBB67_AE85;
 
 /// The high word of `a * b` (exact) from 16-bit halves.
 #[inline(always)]
@@ -24,11 +20,11 @@ fn mul_hi(a: u32, b: u32) -> u32 {
     a_hi * b_hi + (lo_hi >> 16) + (hi_lo >> 16) + (mid >> 16)
 }
 
-/// Philox4x32-10 of the counters `[quad0 + l, row, step, stream]`, `l < LANES`: word `w` of
+/// Philox4x32-10 of the counters `[first + l, row, step, stream]`, `l < LANES`: word `w` of
 /// counter `l` is `out[w][l]`.
 #[inline(always)]
-fn philox_block(quad0: u32, row: u32, d: &Draw) -> [[u32; LANES]; 4] {
-    let mut c0: [u32; LANES] = std::array::from_fn(|l| quad0.wrapping_add(l as u32));
+fn philox_block(first: u32, row: u32, d: &Draw) -> [[u32; LANES]; 4] {
+    let mut c0: [u32; LANES] = std::array::from_fn(|l| first.wrapping_add(l as u32));
     let mut c1 = [row; LANES];
     let mut c2 = [d.step; LANES];
     let mut c3 = [d.stream; LANES];

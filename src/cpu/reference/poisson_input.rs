@@ -27,11 +27,11 @@ pub fn counters(n: usize) -> usize {
 }
 
 /// Philox4x32's round multipliers.
-const M0: u32 = 0xD251_1F53;
-const M1: u32 = 0xCD9E_8D57;
+pub const M0: u32 = 0xD251_1F53;
+pub const M1: u32 = 0xCD9E_8D57;
 /// Philox4x32's key increments (the golden ratio and sqrt(3) - 1).
-const W0: u32 = 0x9E37_79B9;
-const W1: u32 = 0xBB67_AE85;
+pub const W0: u32 = 0x9E37_79B9;
+pub const W1: u32 = 0xBB67_AE85;
 
 /// Philox4x32-10 of `ctr` under `key`.
 #[inline(always)]
