@@ -89,10 +89,25 @@ pub struct CpuEngine {
     nonfinite: Vec<Option<String>>,
     /// `Stop` policy: the error of the step just run.
     diverged: Option<crate::Error>,
+    /// Per LIF population, the post-aligned Expon states its update steps itself
+    /// ([`fast::lif::lif_update_fused`]); `None`: their phases run.
+    fused: Vec<Option<FusedUpdate>>,
+    /// Per accumulator, whether its population's update steps it (its phase is skipped).
+    acc_fused: Vec<bool>,
     /// Runs of the schedule's spike scatters large enough to share out among threads.
     scatter_runs: Vec<ScatterRun>,
     /// How those runs use threads.
     scatter_threads: ScatterThreads,
+}
+
+/// The post-aligned Expon states a LIF population's update steps itself.
+struct FusedUpdate {
+    /// One accumulator per input slot, in slot order.
+    accs: Vec<usize>,
+    /// Whether the update binds the slots every step: when a monitor reads them (`<proj>.g` of
+    /// a post-aligned synapse, a current). Otherwise [`CpuEngine::bind_fused_slots`] binds
+    /// them when a checkpoint or a non-finite report reads them.
+    bind: bool,
 }
 
 /// Consecutive [`Phase::SpikeScatter`]s of the schedule, `start..end`, that feed more than one
@@ -147,6 +162,48 @@ impl ScatterRun {
             self.parallel = !self.parallel;
         }
     }
+}
+
+/// Accumulator `a`'s state `st` at step `i`, for its population's fused update.
+fn expon_slot<'a>(plan: &Plan, a: usize, i: usize, st: &'a mut AccState) -> fast::lif::ExponSlot<'a> {
+    let ap = &plan.accumulators[a];
+    let SynParams::Expon(decay) = ap.params else { unreachable!("only Expon states are fused") };
+    let w = plan.batch * ap.n;
+    let acc = &mut st.acc[(i % ap.ring) * w..][..w];
+    fast::lif::ExponSlot { decay, inv_scale: 1.0 / ap.scale, acc, g: &mut st.states[..w] }
+}
+
+/// Per LIF population of `plan`, the accumulators whose `post_synapse` phases its update can
+/// run itself ([`fast::lif::lif_update_fused`], the same bits): when every input slot is bound
+/// by one post-aligned Expon state (E/I networks, the microcircuit), whose phases come right
+/// before the update in the schedule (nothing else runs between them), with outputs the fused
+/// loop knows.
+fn fused_updates(plan: &Plan) -> Vec<Option<FusedUpdate>> {
+    let fused = |l: usize| -> Option<FusedUpdate> {
+        let np = &plan.neurons[l];
+        let outputs: Vec<_> = np.inputs.iter().map(|s| s.output).collect();
+        if !fast::lif::fusable(&outputs, plan.batch * np.n) {
+            return None;
+        }
+        let mut by_slot = vec![None; np.inputs.len()];
+        for (a, acc) in plan.accumulators.iter().enumerate() {
+            if acc.neuron == l && acc.kind == AccKind::PostAligned {
+                if !matches!(acc.params, SynParams::Expon(_)) || by_slot[acc.slot].is_some() {
+                    return None;
+                }
+                by_slot[acc.slot] = Some(a);
+            }
+        }
+        let accs: Vec<usize> = by_slot.into_iter().collect::<Option<_>>()?;
+        let at = plan.schedule.iter().position(|ph| *ph == Phase::NeuronUpdate { neuron: l })?;
+        let before = &plan.schedule[at.checked_sub(accs.len())?..at];
+        if !before.iter().all(|ph| matches!(ph, Phase::PostSynapse { acc } if accs.contains(acc))) {
+            return None;
+        }
+        let bind = plan.monitors.iter().any(|m| matches!(m.source, RecordSource::Slot { neuron, .. } | RecordSource::Current { neuron, .. } if neuron == l));
+        Some(FusedUpdate { accs, bind })
+    };
+    (0..plan.neurons.len()).map(fused).collect()
 }
 
 /// The scatter runs of `plan` worth threads (see [`ScatterRun`]).
@@ -248,6 +305,7 @@ impl CpuEngine {
                 list_slots[l] = list_slots[l].max(1);
             }
         }
+        let fused = fused_updates(&plan);
         Ok(CpuEngine {
             sources: plan.sources.iter().map(|s| SourceState { stamps: vec![NEVER; s.ring * b * s.n] }).collect(),
             neurons: plan
@@ -285,6 +343,8 @@ impl CpuEngine {
             nonfinite: vec![None; plan.neurons.len()],
             diverged: None,
             scatter_runs: scatter_runs(&plan),
+            acc_fused: (0..plan.accumulators.len()).map(|a| fused.iter().flatten().any(|f| f.accs.contains(&a))).collect(),
+            fused,
             scatter_threads: ScatterThreads::Auto,
             plan,
         })
@@ -390,6 +450,8 @@ impl CpuEngine {
                 let Product::Scatter { acc, .. } = plan.projections[proj].product else { unreachable!("the plan pairs phases and products") };
                 spike_scatter(plan, &self.products, &self.neurons, i, proj, &mut self.accs[acc].acc);
             }
+            // stepped by its population's update instead
+            Phase::PostSynapse { acc } if self.acc_fused[acc] => {}
             Phase::PostSynapse { acc } => {
                 let a = &plan.accumulators[acc];
                 let w = b * a.n;
@@ -417,8 +479,28 @@ impl CpuEngine {
             }
             Phase::NeuronUpdate { neuron } => {
                 let l = &plan.neurons[neuron];
-                let st = &mut self.neurons[neuron];
-                let (count, bad) = fast::lif::lif_update(&l.params, t, &self.outputs[neuron], l.i_ext.as_deref(), &mut st.lif);
+                let (outputs, i_ext) = (&self.outputs[neuron], l.i_ext.as_deref());
+                let (count, bad) = match &self.fused[neuron] {
+                    None => fast::lif::lif_update(&l.params, t, outputs, i_ext, &mut self.neurons[neuron].lif),
+                    Some(f) => {
+                        let slot = |a: usize, st| expon_slot(plan, a, i, st);
+                        let lif = &mut self.neurons[neuron].lif;
+                        match *f.accs {
+                            [a] => fast::lif::lif_update_fused(&l.params, t, outputs, i_ext, lif, &mut [slot(a, &mut self.accs[a])], f.bind),
+                            [a0, a1] => {
+                                let [s0, s1] = self.accs.get_disjoint_mut([a0, a1]).expect("one state per slot");
+                                fast::lif::lif_update_fused(&l.params, t, outputs, i_ext, lif, &mut [slot(a0, s0), slot(a1, s1)], f.bind)
+                            }
+                            _ => unreachable!("fused updates have one or two slots"),
+                        }
+                    }
+                };
+                if bad.is_some() {
+                    // the report names a non-finite conductance by its slot
+                    self.bind_fused_slots();
+                }
+                let (plan, st) = (&self.plan, &mut self.neurons[neuron]);
+                let l = &plan.neurons[neuron];
                 self.spike_counts[l.pop] += count;
                 if let (Some(idx), None) = (bad, &self.nonfinite[neuron]) {
                     let e = find_nonfinite(plan, neuron, &st.lif, i, idx);
@@ -435,6 +517,18 @@ impl CpuEngine {
                         spiking(&st.lif.spike, list);
                     }
                 }
+            }
+        }
+    }
+
+    /// Writes the state of every fused update that does not bind its slots into them (as its
+    /// `post_synapse` phases would have), for what reads the slots outside the step.
+    fn bind_fused_slots(&mut self) {
+        for (f, st) in self.fused.iter().zip(&mut self.neurons) {
+            let Some(f) = f.as_ref().filter(|f| !f.bind) else { continue };
+            let w = st.lif.v.len();
+            for (slot, &a) in f.accs.iter().enumerate() {
+                st.lif.gsyn[slot * w..(slot + 1) * w].copy_from_slice(&self.accs[a].states[..w]);
             }
         }
     }
@@ -661,6 +755,7 @@ impl Engine for CpuEngine {
     }
 
     fn checkpoint(&mut self) -> Result<Checkpoint> {
+        self.bind_fused_slots();
         let per_pop = self.nonfinite.iter().map(|x| x.clone().unwrap_or_default()).collect();
         let mut c = Checkpoint::new("cpu", &self.plan, self.step, self.spike_counts.clone(), per_pop);
         for (k, s) in self.sources.iter().enumerate() {

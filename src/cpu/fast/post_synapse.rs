@@ -12,6 +12,15 @@ fn take(acc: &mut i32, inv_scale: f32) -> f32 {
     y
 }
 
+/// One post-aligned Expon state: `g = decay(g + acc * inv_scale)`, `acc` cleared; returns the
+/// new `g` (the conductance its slot binds). The LIF update runs it inside its own loop where
+/// it can (`super::lif::ExponSlot`): one arithmetic for both.
+#[inline(always)]
+pub fn expon_post(d: &Decay, inv_scale: f32, g: &mut f32, acc: &mut i32) -> f32 {
+    *g = d.step(*g + take(acc, inv_scale));
+    *g
+}
+
 /// [`crate::cpu::reference::post_synapse::post_synapse`] on one range of the post neurons:
 /// `acc`, `slot` and the state arrays `first` and `second` (empty for one-state models) are
 /// that range's items of each.
@@ -23,8 +32,7 @@ pub fn post_synapse(p: &SynParams, kind: AccKind, inv_scale: f32, acc: &mut [i32
     match (p, kind) {
         (SynParams::Expon(d), AccKind::PostAligned) => {
             for ((g, a), o) in first.iter_mut().zip(acc.iter_mut()).zip(slot.iter_mut()) {
-                *g = d.step(*g + take(a, inv_scale));
-                *o = *g;
+                *o = expon_post(d, inv_scale, g, a);
             }
         }
         (SynParams::Expon(d), AccKind::Aggregate) => {
